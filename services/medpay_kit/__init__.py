@@ -1,0 +1,1 @@
+"""The shared runtime kit of medpay: one place for each cross-cutting concern."""

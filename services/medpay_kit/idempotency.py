@@ -1,0 +1,113 @@
+"""Idempotent mutations by ``request_id``, stored in the same transaction as the effect.
+
+Same caller + RPC + request id + same request → the first response, replayed byte for byte.
+Same id with a different request → ``IDEMPOTENCY_MISMATCH``. The key row is written in the
+transaction that makes the change, so a response is remembered exactly when its effect
+is committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from google.protobuf.message import Message
+from sqlalchemy import Column, DateTime, LargeBinary, MetaData, String, Table, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from medpay_kit.db import Database
+from medpay_kit.errors import DomainError
+
+M = TypeVar("M", bound=Message)
+
+MAX_REQUEST_ID = 128
+
+
+def idempotency_table(metadata: MetaData) -> Table:
+    return Table(
+        "idempotency_keys",
+        metadata,
+        Column("caller", String(160), primary_key=True),
+        Column("method", String(80), primary_key=True),
+        Column("request_id", String(MAX_REQUEST_ID), primary_key=True),
+        Column("request_hash", LargeBinary(32), nullable=False),
+        Column("response", LargeBinary, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+    )
+
+
+def fingerprint(request: Message) -> bytes:
+    return hashlib.sha256(request.SerializeToString(deterministic=True)).digest()
+
+
+def check_request_id(request_id: str) -> None:
+    if not request_id or len(request_id) > MAX_REQUEST_ID or not request_id.isprintable():
+        raise DomainError("INVALID_ARGUMENT",
+                          f"request_id is required (1..{MAX_REQUEST_ID} printable characters)")
+
+
+class IdempotencyStore:
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    async def recall(self, session: AsyncSession, caller: str, method: str, request_id: str,
+                     request: Message, response_type: type[M]) -> M | None:
+        row = (await session.execute(
+            select(self.table.c.request_hash, self.table.c.response).where(
+                self.table.c.caller == caller, self.table.c.method == method,
+                self.table.c.request_id == request_id)
+        )).first()
+        if row is None:
+            return None
+        if row.request_hash != fingerprint(request):
+            raise DomainError("IDEMPOTENCY_MISMATCH",
+                              "this request_id was already used for a different request")
+        return response_type.FromString(row.response)
+
+    async def remember(self, session: AsyncSession, caller: str, method: str, request_id: str,
+                       request: Message, response: Message) -> None:
+        await session.execute(self.table.insert().values(
+            caller=caller, method=method, request_id=request_id,
+            request_hash=fingerprint(request),
+            response=response.SerializeToString(deterministic=True),
+            created_at=datetime.now(UTC),
+        ))
+
+    async def run(self, db: Database, caller: str, method: str, request: Message,
+                  response_type: type[M], work: Callable[[AsyncSession], Awaitable[M]]) -> M:
+        """Run ``work`` once per request id in one write transaction; replay afterwards."""
+        request_id = getattr(request, "request_id")  # noqa: B009 - every mutation has one
+        check_request_id(request_id)
+        for attempt in range(2):
+            try:
+                async with db.write() as session:
+                    earlier = await self.recall(session, caller, method, request_id, request,
+                                                response_type)
+                    if earlier is not None:
+                        return earlier
+                    response = await work(session)
+                    await self.remember(session, caller, method, request_id, request, response)
+                    return response
+            except IntegrityError:
+                if attempt:  # a concurrent twin committed first: replay it next time round
+                    raise
+        raise AssertionError("unreachable")
+
+
+def create_table_in_migration(op) -> None:  # type: ignore[no-untyped-def]
+    """For a service's first Alembic migration: create ``idempotency_keys``."""
+    import sqlalchemy as sa
+
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("caller", sa.String(160), nullable=False),
+        sa.Column("method", sa.String(80), nullable=False),
+        sa.Column("request_id", sa.String(MAX_REQUEST_ID), nullable=False),
+        sa.Column("request_hash", sa.LargeBinary(32), nullable=False),
+        sa.Column("response", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("caller", "method", "request_id", name="pk_idempotency_keys"),
+    )

@@ -1,0 +1,138 @@
+"""The one server interceptor: context, authentication, authorization, errors, metrics.
+
+For every call it binds the method and request id to the log context, authenticates the
+caller, checks the RPC's allowed caller kinds, runs the handler, maps a
+:class:`DomainError` to its gRPC status with a ``google.rpc.ErrorInfo``, turns any other
+exception into ``INTERNAL`` with a generic message (and one log line), and records
+request count, error count and latency.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from typing import Any
+
+import grpc
+import structlog
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
+from opentelemetry import metrics
+
+from medpay_kit.auth import Authenticator, CallerKind, set_current_caller
+from medpay_kit.errors import DOMAIN, DomainError
+from medpay_kit.redact import scrub_text
+
+log = structlog.get_logger()
+
+#: Seconds left before the current call's deadline (None: no deadline); read by clients.
+call_deadline: ContextVar[float | None] = ContextVar("medpay_call_deadline", default=None)
+
+Policy = Mapping[str, frozenset[CallerKind]]
+
+
+def rich_status(code: grpc.StatusCode, reason: str, message: str,
+                metadata: Mapping[str, str] | None = None) -> grpc.Status:
+    info = error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN, metadata=dict(metadata or {}))
+    detail = any_pb2.Any()
+    detail.Pack(info)
+    return rpc_status.to_status(
+        status_pb2.Status(code=code.value[0], message=scrub_text(message), details=[detail])
+    )
+
+
+async def abort(context: grpc.aio.ServicerContext, error: DomainError) -> None:
+    status = rich_status(error.code, error.reason, error.message, error.metadata)
+    await context.abort(status.code, status.details, status.trailing_metadata)
+
+
+def _peer_name(context: grpc.aio.ServicerContext) -> str | None:
+    names = context.auth_context().get("x509_common_name")
+    return names[0].decode() if names else None
+
+
+class CallInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(self, authenticator: Authenticator, policy: Policy) -> None:
+        self._auth = authenticator
+        self._policy = policy
+        meter = metrics.get_meter("medpay.rpc")
+        self._requests = meter.create_counter("medpay.rpc.requests", description="RPCs served")
+        self._errors = meter.create_counter("medpay.rpc.errors", description="RPCs that failed")
+        self._latency = meter.create_histogram("medpay.rpc.duration", unit="ms",
+                                               description="RPC latency")
+
+    async def intercept_service(self, continuation: Callable, details: grpc.HandlerCallDetails):  # type: ignore[override]
+        handler = await continuation(details)
+        if handler is None or details.method.startswith("/grpc."):
+            return handler  # health and reflection are open
+        allowed = self._policy.get(details.method, frozenset())
+        if handler.unary_unary:
+            behavior = self._wrap_unary(handler.unary_unary, details.method, allowed)
+            return grpc.unary_unary_rpc_method_handler(
+                behavior, handler.request_deserializer, handler.response_serializer)
+        if handler.unary_stream:
+            behavior = self._wrap_stream(handler.unary_stream, details.method, allowed)
+            return grpc.unary_stream_rpc_method_handler(
+                behavior, handler.request_deserializer, handler.response_serializer)
+        return handler
+
+    async def _enter(self, request: Any, context: grpc.aio.ServicerContext, method: str,
+                     allowed: frozenset[CallerKind]) -> None:
+        request_id = getattr(request, "request_id", "") or ""
+        structlog.contextvars.bind_contextvars(rpc=method.rsplit("/", 1)[-1], request_id=request_id)
+        call_deadline.set(context.time_remaining())
+        metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
+        caller = await self._auth.authenticate(metadata, _peer_name(context))
+        set_current_caller(caller)
+        structlog.contextvars.bind_contextvars(caller=caller.kind.value)
+        if caller.kind not in allowed:
+            raise DomainError("PERMISSION_DENIED", f"a {caller.kind} caller may not call this RPC")
+
+    async def _fail(self, exc: BaseException, context: grpc.aio.ServicerContext, attrs: dict) -> None:
+        if isinstance(exc, DomainError):
+            attrs["reason"] = exc.reason
+            log.info("rpc_refused", reason=exc.reason, detail=exc.message)
+            await abort(context, exc)
+        attrs["reason"] = "INTERNAL"
+        log.error("rpc_failed_unexpectedly", exc_info=exc)
+        await abort(context, DomainError("INTERNAL", "internal error"))
+
+    def _wrap_unary(self, behavior: Callable, method: str, allowed: frozenset[CallerKind]):
+        async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            start = time.perf_counter()
+            attrs = {"rpc": method}
+            try:
+                await self._enter(request, context, method, allowed)
+                return await behavior(request, context)
+            except grpc.aio.AbortError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - mapped, logged
+                await self._fail(exc, context, attrs)
+            finally:
+                self._record(start, attrs)
+                structlog.contextvars.unbind_contextvars("rpc", "request_id", "caller")
+        return wrapped
+
+    def _wrap_stream(self, behavior: Callable, method: str, allowed: frozenset[CallerKind]):
+        async def wrapped(request: Any, context: grpc.aio.ServicerContext):
+            start = time.perf_counter()
+            attrs = {"rpc": method}
+            try:
+                await self._enter(request, context, method, allowed)
+                async for item in behavior(request, context):
+                    yield item
+            except grpc.aio.AbortError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - mapped, logged
+                await self._fail(exc, context, attrs)
+            finally:
+                self._record(start, attrs)
+        return wrapped
+
+    def _record(self, start: float, attrs: dict) -> None:
+        self._requests.add(1, {"rpc": attrs["rpc"]})
+        if "reason" in attrs:
+            self._errors.add(1, attrs)
+        self._latency.record((time.perf_counter() - start) * 1000, {"rpc": attrs["rpc"]})
