@@ -108,7 +108,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                 return await behavior(request, context)
             except grpc.aio.AbortError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - mapped, logged
+            except Exception as exc:
                 await self._fail(exc, context, attrs)
             finally:
                 self._record(start, attrs)
@@ -125,7 +125,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                     yield item
             except grpc.aio.AbortError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - mapped, logged
+            except Exception as exc:
                 await self._fail(exc, context, attrs)
             finally:
                 self._record(start, attrs)

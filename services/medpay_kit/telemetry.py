@@ -30,7 +30,7 @@ class JsonLinesSpanExporter(SpanExporter):
         path.parent.mkdir(parents=True, exist_ok=True)
         self._out: IO[str] = path.open("a", encoding="utf-8")
 
-    def export(self, spans: "list[ReadableSpan]") -> SpanExportResult:  # type: ignore[override]
+    def export(self, spans: list[ReadableSpan]) -> SpanExportResult:  # type: ignore[override]
         for span in spans:
             self._out.write(json.dumps(json.loads(span.to_json()), separators=(",", ":")) + "\n")
         self._out.flush()

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 import structlog
+from pydantic_settings import SettingsConfigDict
 
 from medpay.common.v1 import errors_pb2
 from medpay_kit.config import ServiceSettings, load_settings
@@ -65,7 +66,7 @@ def test_a_log_line_with_personal_data_prints_none_of_it(capsys):
 
 
 class _Settings(ServiceSettings):
-    model_config = {"env_prefix": "MEDPAY_UNITTEST_", "extra": "ignore", "frozen": True}
+    model_config = SettingsConfigDict(env_prefix="MEDPAY_UNITTEST_", extra="ignore", frozen=True)
 
 
 def test_a_bad_setting_names_the_variable_and_exits(monkeypatch, capsys):
