@@ -35,7 +35,7 @@ class EchoServicer(echo_pb2_grpc.EchoServiceServicer):
         self._db = db
         self._store = IdempotencyStore(idempotency)
 
-    async def Echo(self, request: echo_pb2.EchoRequest, context: grpc.aio.ServicerContext):  # noqa: N802
+    async def Echo(self, request: echo_pb2.EchoRequest, context: grpc.aio.ServicerContext):
         caller = current_caller()
         if request.fail_with_reason:
             raise DomainError(request.fail_with_reason, "failure requested by the caller",

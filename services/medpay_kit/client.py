@@ -13,6 +13,7 @@ from typing import Any
 import grpc
 from google.rpc import error_details_pb2, status_pb2
 
+from medpay_kit.errors import CODES, DomainError
 from medpay_kit.interceptor import call_deadline
 
 DEADLINE_MARGIN_S = 0.05
@@ -109,3 +110,18 @@ def error_info(exc: grpc.RpcError) -> error_details_pb2.ErrorInfo | None:
 def error_reason(exc: grpc.RpcError) -> str | None:
     info = error_info(exc)
     return info.reason if info else None
+
+
+def as_domain_error(exc: grpc.RpcError) -> DomainError:
+    """A peer's refusal, re-raised with the same reason (or UNAVAILABLE when there is none).
+
+    Used by a service calling another: the caller sees the issuer's stable reason, such as
+    ``INSUFFICIENT_BALANCE``, not a transport detail.
+    """
+    reason = error_reason(exc)
+    if reason and reason in CODES and reason != "INTERNAL":
+        return DomainError(reason, exc.details() or reason)
+    code = exc.code() if hasattr(exc, "code") else None
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return DomainError("DEADLINE_EXCEEDED", "a downstream service did not answer in time")
+    return DomainError("UNAVAILABLE", "a downstream service is unavailable")

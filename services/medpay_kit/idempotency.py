@@ -96,18 +96,3 @@ class IdempotencyStore:
                     raise
         raise AssertionError("unreachable")
 
-
-def create_table_in_migration(op) -> None:  # type: ignore[no-untyped-def]
-    """For a service's first Alembic migration: create ``idempotency_keys``."""
-    import sqlalchemy as sa
-
-    op.create_table(
-        "idempotency_keys",
-        sa.Column("caller", sa.String(160), nullable=False),
-        sa.Column("method", sa.String(80), nullable=False),
-        sa.Column("request_id", sa.String(MAX_REQUEST_ID), nullable=False),
-        sa.Column("request_hash", sa.LargeBinary(32), nullable=False),
-        sa.Column("response", sa.LargeBinary(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("caller", "method", "request_id", name="pk_idempotency_keys"),
-    )

@@ -10,14 +10,15 @@ from __future__ import annotations
 import asyncio
 import importlib
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Table
 from sqlalchemy.engine import Connection
 
-from medpay_kit.db import admin_engine
+from medpay_kit.db import admin_engine, new_metadata
 
 
 def alembic_config(package: str, url: str) -> Config:
@@ -32,6 +33,11 @@ def alembic_config(package: str, url: str) -> Config:
 def upgrade(package: str, url: str) -> None:
     """Upgrade a service database to head (blocking; call off the event loop)."""
     command.upgrade(alembic_config(package, url), "head")
+
+
+def create_shared_table(op, table_factory: Callable[[MetaData], Table]) -> None:  # type: ignore[no-untyped-def]
+    """In a migration: create a table the kit defines (idempotency keys, channel transactions)."""
+    table_factory(new_metadata()).create(op.get_bind())
 
 
 def run_env(target_metadata: MetaData) -> None:

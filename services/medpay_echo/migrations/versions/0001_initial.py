@@ -6,7 +6,8 @@ Revises:
 import sqlalchemy as sa
 from alembic import op
 
-from medpay_kit.idempotency import create_table_in_migration
+from medpay_kit.idempotency import idempotency_table
+from medpay_kit.migrations import create_shared_table
 
 revision = "0001"
 down_revision = None
@@ -15,7 +16,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    create_table_in_migration(op)
+    create_shared_table(op, idempotency_table)
     op.create_table(
         "served_counter",
         sa.Column("id", sa.Integer(), nullable=False),
