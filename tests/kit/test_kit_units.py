@@ -75,3 +75,16 @@ def test_a_bad_setting_names_the_variable_and_exits(monkeypatch, capsys):
         load_settings(_Settings)
     assert exit_info.value.code == 2
     assert "MEDPAY_UNITTEST_PORT" in capsys.readouterr().err
+
+
+def test_each_reason_travels_with_the_code_its_contract_documents():
+    """errors.proto documents each reason's status code; the kit's table must agree."""
+    import re
+
+    from support.harness import ROOT
+
+    text = (ROOT / "protos/medpay/common/v1/errors.proto").read_text()
+    documented = dict(
+        (reason, code) for code, reason in
+        re.findall(r"//\s*([A-Z_]+):[^\n]*\n\s*ERROR_REASON_([A-Z_]+)\s*=", text))
+    assert documented == {reason: code.name for reason, code in CODES.items()}
