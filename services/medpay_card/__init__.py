@@ -1,0 +1,1 @@
+"""medpay card service: insured persons, cards, QR codes, personal accounts and benefits."""
