@@ -1,0 +1,1 @@
+"""medpay identity service: persons, enrolled face references, face-auth sessions, assertions."""

@@ -1,0 +1,1 @@
+"""Adapters of the identity service: the dlib face engine (and later repositories)."""

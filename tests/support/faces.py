@@ -1,0 +1,139 @@
+"""Face photos and the images tests make from them.
+
+The photos live in ``tests/data/faces`` (see its PROVENANCE.md). Helpers here build the
+awkward inputs: two faces in one picture, a face too small, a cut JPEG, other formats,
+a huge non-image payload, a PNG whose header claims absurd dimensions, and synthetic
+head-turn frames for the liveness checks (:func:`turned`).
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import struct
+import zlib
+from pathlib import Path
+from typing import Literal
+
+import dlib
+import numpy as np
+from PIL import Image
+
+FACES = Path(__file__).resolve().parents[1] / "data" / "faces"
+
+#: the warp strength at which obama1..3 turn clearly and still match themselves
+TURN_STRENGTH = 0.22
+
+
+def photo(name: str) -> bytes:
+    """The bytes of ``tests/data/faces/<name>.jpg`` (``name`` may carry the suffix)."""
+    path = FACES / name if name.endswith(".jpg") else FACES / f"{name}.jpg"
+    return path.read_bytes()
+
+
+def _open(data: bytes) -> Image.Image:
+    return Image.open(io.BytesIO(data)).convert("RGB")
+
+
+def _jpeg(img: Image.Image, quality: int = 90) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def side_by_side(a: bytes, b: bytes) -> bytes:
+    """One JPEG with picture ``a`` on the left and ``b`` on the right (same height)."""
+    left, right = _open(a), _open(b)
+    height = max(left.height, right.height)
+    left = left.resize((round(left.width * height / left.height), height))
+    right = right.resize((round(right.width * height / right.height), height))
+    both = Image.new("RGB", (left.width + right.width, height))
+    both.paste(left, (0, 0))
+    both.paste(right, (left.width, 0))
+    return _jpeg(both)
+
+
+def shrunk(data: bytes, factor: float) -> bytes:
+    """The picture scaled by ``factor`` (for faces that are too small)."""
+    img = _open(data)
+    return _jpeg(img.resize((round(img.width * factor), round(img.height * factor)), Image.LANCZOS))
+
+
+def reencoded(data: bytes, fmt: str) -> bytes:
+    """The picture saved in another format (``"GIF"``, ``"BMP"``, ``"PNG"``, ...)."""
+    buf = io.BytesIO()
+    _open(data).save(buf, fmt)
+    return buf.getvalue()
+
+
+def truncated(jpeg: bytes, keep: float = 0.5) -> bytes:
+    """The first ``keep`` part of an image file, as a dropped upload would leave it."""
+    return jpeg[: int(len(jpeg) * keep)]
+
+
+def large_payload(size: int) -> bytes:
+    """``size`` bytes that start like a JPEG and are not one (a size check must come first)."""
+    return b"\xff\xd8\xff\xe0" + bytes(size - 4)
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims ``width`` x ``height`` pixels (a decompression bomb)."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
+
+
+@functools.cache
+def _detector() -> dlib.fhog_object_detector:
+    return dlib.get_frontal_face_detector()
+
+
+def _smoothstep(t: np.ndarray) -> np.ndarray:
+    t = np.clip(t, 0.0, 1.0)
+    return t * t * (3 - 2 * t)
+
+
+def turned(data: bytes, direction: Literal["left", "right"], strength: float = TURN_STRENGTH) -> bytes:
+    """A synthetic frame of the person in ``data`` turning their head to ``direction``.
+
+    ``direction`` is the person's own left or right (an un-mirrored camera). When a head
+    turns, the nose, mouth and chin, which stand in front of the eyes, swing sideways
+    more than the eyes do. This warp imitates that in 2-D: it shifts pixels horizontally
+    by ``strength x half the face width x w(u, v)``, where ``(u, v)`` are coordinates
+    relative to the detected face box (0 at its centre, 1 at its edge) and
+    ``w = exp(-(u / 0.7)^2) x rise(v) x fall(v)``: zero at and above the eyes
+    (``v <= -0.25``), full from the nose base (``v = 0.05``) down to the mouth
+    (``v = 0.6``), back to zero under the chin (``v = 1``), fading sideways. The eyes stay
+    where they are; the nose moves toward the image's right for ``"left"`` (positive
+    :func:`~medpay_identity.domain.face.estimate_yaw`) and toward its left for ``"right"``.
+
+    Crude by design, and validated by the tests rather than trusted: at strength 0.22 the
+    dlib engine sees obama1..3 turn by 0.15-0.25 of yaw and still match their own frontal
+    photo (distance below 0.45).
+    """
+    img = _open(data)
+    pixels = np.asarray(img, dtype=np.float32)
+    faces = _detector()(np.asarray(img), 1)
+    if len(faces) != 1:
+        raise ValueError(f"turned() needs exactly one face, found {len(faces)}")
+    face = faces[0]
+    cx, cy = (face.left() + face.right()) / 2, (face.top() + face.bottom()) / 2
+    half_w, half_h = face.width() / 2, face.height() / 2
+    height, width = pixels.shape[:2]
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    u, v = (xs - cx) / half_w, (ys - cy) / half_h
+    rise = _smoothstep((v + 0.25) / 0.30)
+    fall = 1 - _smoothstep((v - 0.6) / 0.4)
+    shift = half_w * np.exp(-((u / 0.7) ** 2)) * rise * fall
+    sign = 1.0 if direction == "left" else -1.0
+    source_x = xs - sign * strength * shift  # inverse map: where each output pixel comes from
+    x0 = np.floor(source_x).astype(int)
+    frac = (source_x - x0)[..., None]
+    rows = np.arange(height)[:, None]
+    left_px = pixels[rows, np.clip(x0, 0, width - 1)]
+    right_px = pixels[rows, np.clip(x0 + 1, 0, width - 1)]
+    out = left_px * (1 - frac) + right_px * frac
+    return _jpeg(Image.fromarray(out.round().clip(0, 255).astype(np.uint8)))
