@@ -19,9 +19,9 @@ import uuid
 from pathlib import Path
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from medpay_kit.client import blocking_channel
+from medpay_kit.healthcheck import is_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 POSTGRES_ENV = "MEDPAY_TEST_POSTGRES_URL"
@@ -88,19 +88,13 @@ class ServiceProcess:
     def wait_healthy(self, timeout: float) -> None:
         pki = Path(self.env[f"MEDPAY_{self.name.upper()}_PKI_DIR"])
         deadline = time.monotonic() + timeout
-        with blocking_channel(self.target, pki) as channel:
-            stub = health_pb2_grpc.HealthStub(channel)
-            while time.monotonic() < deadline:
-                if self.proc is not None and self.proc.poll() is not None:
-                    raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n"
-                                       f"{self.logs()[-4000:]}")
-                try:
-                    reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                    if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                        return
-                except grpc.RpcError:
-                    pass
-                time.sleep(0.1)
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n"
+                                   f"{self.logs()[-4000:]}")
+            if is_serving(self.target, pki, timeout=1.0):
+                return
+            time.sleep(0.1)
         raise TimeoutError(f"{self.name} not healthy after {timeout}s:\n{self.logs()[-4000:]}")
 
     def stop(self, timeout: float = 15.0) -> int | None:
