@@ -31,11 +31,14 @@ class EchoSettings(ServiceSettings):
 class EchoServicer(echo_pb2_grpc.EchoServiceServicer):
     """Echo without a request id is pure transport; with one it is an idempotent mutation."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, bare: bool = False) -> None:
         self._db = db
         self._store = IdempotencyStore(idempotency)
+        self._bare = bare
 
     async def Echo(self, request: echo_pb2.EchoRequest, context: grpc.aio.ServicerContext):
+        if self._bare:  # benchmark only: no interceptor ran, so there is no caller
+            return echo_pb2.EchoResponse(payload=request.payload)
         caller = current_caller()
         if request.fail_with_reason:
             raise DomainError(request.fail_with_reason, "failure requested by the caller",
@@ -59,7 +62,7 @@ async def build(runtime: Runtime) -> App:
     allowed = frozenset({CallerKind.OPERATOR, CallerKind.SERVICE})
     return App(
         servicers=[Servicer(echo_pb2_grpc.add_EchoServiceServicer_to_server,
-                            EchoServicer(db), SERVICE)],
+                            EchoServicer(db, bare=runtime.settings.bare), SERVICE)],
         policy={f"/{SERVICE}/Echo": allowed},
         resolvers={"app": static_resolver(CallerKind.APP, "app",
                                           runtime.settings.pki_dir / "app.token")},

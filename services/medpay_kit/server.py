@@ -100,7 +100,7 @@ async def _serve(name: str, settings: ServiceSettings, telemetry: Telemetry,
     resolvers = {"op": static_resolver(CallerKind.OPERATOR, "operator",
                                        settings.operator_token_file), **app.resolvers}
     server = grpc.aio.server(
-        interceptors=[CallInterceptor(Authenticator(resolvers), app.policy)],
+        interceptors=[] if settings.bare else [CallInterceptor(Authenticator(resolvers), app.policy)],
         options=[("grpc.max_receive_message_length", settings.max_message_bytes),
                  ("grpc.max_send_message_length", settings.max_message_bytes),
                  ("grpc.so_reuseport", 0)],
@@ -157,7 +157,10 @@ def run(settings_cls: type[ServiceSettings], name: str,
     """The whole ``__main__`` of a service."""
     settings = load_settings(settings_cls)
     configure_logging(name, settings.log_format, settings.log_level)
-    telemetry = Telemetry(name, settings.trace_file)
+    if settings.bare and name != "echo":
+        print(f"medpay-{name}: bare mode is for the echo benchmark only", file=sys.stderr)
+        raise SystemExit(2)
+    telemetry = Telemetry(name, settings.trace_file, instrument=not settings.bare)
     try:
         asyncio.run(_serve(name, settings, telemetry, build))
     finally:

@@ -43,7 +43,7 @@ class JsonLinesSpanExporter(SpanExporter):
 class Telemetry:
     """Owns the tracer and meter providers of one process; ``shutdown`` flushes them."""
 
-    def __init__(self, service: str, trace_file: Path | None) -> None:
+    def __init__(self, service: str, trace_file: Path | None, *, instrument: bool = True) -> None:
         resource = Resource.create({"service.name": f"medpay-{service}"})
         self.tracer_provider = TracerProvider(resource=resource)
         readers = []
@@ -60,10 +60,14 @@ class Telemetry:
         self.meter_provider = MeterProvider(resource=resource, metric_readers=readers)
         trace.set_tracer_provider(self.tracer_provider)
         metrics.set_meter_provider(self.meter_provider)
-        GrpcAioInstrumentorServer().instrument(tracer_provider=self.tracer_provider)
-        GrpcAioInstrumentorClient().instrument(tracer_provider=self.tracer_provider)
+        self._instrument = instrument
+        if instrument:
+            GrpcAioInstrumentorServer().instrument(tracer_provider=self.tracer_provider)
+            GrpcAioInstrumentorClient().instrument(tracer_provider=self.tracer_provider)
 
     def instrument_engine(self, engine: AsyncEngine) -> None:
+        if not self._instrument:
+            return
         SQLAlchemyInstrumentor().instrument(
             engine=engine.sync_engine, tracer_provider=self.tracer_provider,
             enable_commenter=False,
