@@ -137,3 +137,50 @@ def turned(data: bytes, direction: Literal["left", "right"], strength: float = T
     right_px = pixels[rows, np.clip(x0 + 1, 0, width - 1)]
     out = left_px * (1 - frac) + right_px * frac
     return _jpeg(Image.fromarray(out.round().clip(0, 255).astype(np.uint8)))
+
+
+# ----- identity through the real service ------------------------------------------------------
+
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def id_number(n: int, region: str = "610103", born: str = "19850612") -> str:
+    """A valid 18-character resident ID number (GB 11643 check character), unique per ``n``."""
+    first17 = f"{region}{born}{n % 1000:03d}"
+    return first17 + "10X98765432"[sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True)) % 11]
+
+
+def enrol(stack, photo_name: str = "obama1", *, n: int | None = None, name: str = "张三",
+          request_id: str | None = None) -> str:
+    """Enrol a person in the stack's identity service as the operator; returns the person id."""
+    import uuid
+
+    from medpay.identity.v1 import identity_pb2, identity_pb2_grpc
+
+    serial = n if n is not None else uuid.uuid4().int % 1000
+    stub = identity_pb2_grpc.IdentityServiceStub(stack.channel("identity", token=stack.operator_token))
+    reply = stub.EnrollPerson(identity_pb2.EnrollPersonRequest(
+        request_id=request_id or f"enrol-{uuid.uuid4()}", id_number=id_number(serial), name=name,
+        reference_photo=photo(photo_name),
+        consent=identity_pb2.Consent(given=True, consent_ref="FORM-0001")), timeout=30)
+    return reply.person_id
+
+
+def counter_assertion(stack, person_id: str, *, purpose: str = "CARD_ISSUE", audience: str = "card",
+                      device_id: str = "device-1") -> str:
+    """A real identity assertion for ``person_id`` issued at the counter (operator fallback).
+
+    ``purpose`` is a FacePurpose name without its prefix (``CARD_ISSUE``, ``CREDIT_AGREEMENT``,
+    ``STEP_UP_PAYMENT``); ``audience`` the consuming service (``card``, ``billing``, ``pharmacy``).
+    """
+    import uuid
+
+    from medpay.common.v1 import insurance_pb2
+    from medpay.identity.v1 import identity_pb2, identity_pb2_grpc
+
+    stub = identity_pb2_grpc.IdentityServiceStub(stack.channel("identity", token=stack.operator_token))
+    reply = stub.ConfirmIdentityAtCounter(identity_pb2.ConfirmIdentityAtCounterRequest(
+        request_id=f"counter-{uuid.uuid4()}", person_id=person_id,
+        purpose=insurance_pb2.FacePurpose.Value(f"FACE_PURPOSE_{purpose}"), device_id=device_id,
+        audience=audience, operator_note="ID card checked at desk 1"), timeout=10)
+    return reply.assertion

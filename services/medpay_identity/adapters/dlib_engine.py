@@ -20,7 +20,8 @@ dlib's models keep scratch state while they run, so one lock serialises the dlib
 each call; decoding happens outside it. Callers on an event loop use a worker thread, but
 note what was measured with dlib-bin 20.0: the detector releases the GIL, the descriptor
 (about 90 ms of a ~130 ms call on a 400 px photo) does not, so the loop stalls for that
-long per call. A process pool is the cure if that ever matters.
+long per call. The service therefore runs it in a process pool
+(:mod:`medpay_identity.adapters.face_pool`).
 """
 
 from __future__ import annotations
@@ -138,6 +139,15 @@ class DlibFaceEngine:
                 round(min(face.bottom(), height - 1) * scale),
             ),
         )
+
+    def warm_up(self) -> None:
+        """Run each model once on a blank picture, so the first real call is not the slow one."""
+        blank = np.zeros((CHIP_SIZE * 2, CHIP_SIZE * 2, 3), dtype=np.uint8)
+        with self._lock:
+            self._detector(blank, 0)
+            shape = self._predictor(blank, dlib.rectangle(50, 50, 250, 250))
+            chip = dlib.get_face_chip(blank, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
+            self._encoder.compute_face_descriptor(chip)
 
     def _decode(self, data: bytes) -> tuple[np.ndarray, float]:
         """RGB pixels ready for detection, and the factor back to submitted-image pixels."""
