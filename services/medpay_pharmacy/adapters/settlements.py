@@ -1,0 +1,199 @@
+"""Repository of settlements, their refunds and channel payments (never commits).
+
+Updates of a PENDING settlement or refund are fenced by its lease: they apply only while
+``lease_owner`` is the caller's, so a driver that lost its lease to recovery stops.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import Row, and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from medpay_pharmacy.adapters.tables import channel_payments, refunds, settlements
+
+S, R, P = settlements.c, refunds.c, channel_payments.c
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes: they are UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+async def add_settlement(session: AsyncSession, **values: object) -> None:
+    await session.execute(settlements.insert().values(**values))
+
+
+async def settlement_by_request(session: AsyncSession, code: str, request_id: str) -> Row | None:
+    return (await session.execute(select(settlements).where(
+        S.institution_code == code, S.request_id == request_id))).first()
+
+
+async def settlement_by_id(session: AsyncSession, settlement_id: str,
+                           code: str | None = None) -> Row | None:
+    query = select(settlements).where(S.settlement_id == settlement_id)
+    if code is not None:
+        query = query.where(S.institution_code == code)
+    return (await session.execute(query)).first()
+
+
+async def update_settlement(session: AsyncSession, settlement_id: str, owner: str | None,
+                            **values: object) -> bool:
+    """Apply ``values``; with an ``owner``, only while that owner holds the lease."""
+    query = update(settlements).where(S.settlement_id == settlement_id)
+    if owner is not None:
+        query = query.where(S.lease_owner == owner)
+    return (await session.execute(query.values(**values))).rowcount == 1
+
+
+async def claim_settlement(session: AsyncSession, settlement_id: str, owner: str,
+                           now: datetime, until: datetime) -> bool:
+    """Take the lease of a PENDING settlement whose lease has run out."""
+    result = await session.execute(update(settlements).where(
+        S.settlement_id == settlement_id, S.status == "PENDING", S.lease_until < now)
+        .values(lease_owner=owner, lease_until=until))
+    return result.rowcount == 1
+
+
+async def stale_pending(session: AsyncSession, table_name: str, now: datetime,
+                        limit: int) -> list[str]:
+    table = settlements if table_name == "settlements" else refunds
+    key = table.c.settlement_id if table is settlements else table.c.refund_id
+    rows = (await session.execute(select(key).where(
+        table.c.status == "PENDING", table.c.lease_until < now)
+        .order_by(table.c.lease_until).limit(limit))).all()
+    return [row[0] for row in rows]
+
+
+def encode_token(*values: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
+
+
+def decode_token(token: str, size: int) -> list[str] | None:
+    if not token:
+        return None
+    try:
+        values = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (ValueError, TypeError):
+        values = None
+    if not isinstance(values, list) or len(values) != size or not all(
+            isinstance(v, str) for v in values):
+        from medpay_kit.errors import DomainError
+        raise DomainError("INVALID_ARGUMENT", "page_token is not valid", field="page_token")
+    return values
+
+
+def _newest_first(table_created, table_key, after: list[str] | None):  # type: ignore[no-untyped-def]
+    if after is None:
+        return None
+    at = datetime.fromisoformat(after[0])
+    return or_(table_created < at, and_(table_created == at, table_key < after[1]))
+
+
+async def list_settlements(session: AsyncSession, code: str, *, business_date: str,
+                           terminal_id: str, status: str, after: list[str] | None,
+                           limit: int) -> list[Row]:
+    query = select(settlements).where(S.institution_code == code)
+    if business_date:
+        query = query.where(S.business_date == business_date)
+    if terminal_id:
+        query = query.where(S.terminal_id == terminal_id)
+    if status:
+        query = query.where(S.status == status)
+    cursor = _newest_first(S.created_at, S.settlement_id, after)
+    if cursor is not None:
+        query = query.where(cursor)
+    return list((await session.execute(
+        query.order_by(S.created_at.desc(), S.settlement_id.desc()).limit(limit))).all())
+
+
+async def add_refund(session: AsyncSession, **values: object) -> None:
+    await session.execute(refunds.insert().values(**values))
+
+
+async def refund_by_request(session: AsyncSession, code: str, request_id: str) -> Row | None:
+    return (await session.execute(select(refunds).where(
+        R.institution_code == code, R.request_id == request_id))).first()
+
+
+async def refund_by_id(session: AsyncSession, refund_id: str) -> Row | None:
+    return (await session.execute(select(refunds).where(R.refund_id == refund_id))).first()
+
+
+async def refunds_of(session: AsyncSession, settlement_ids: Sequence[str]) -> list[Row]:
+    if not settlement_ids:
+        return []
+    return list((await session.execute(select(refunds).where(
+        R.settlement_id.in_(list(settlement_ids)))
+        .order_by(R.created_at, R.refund_id))).all())
+
+
+async def update_refund(session: AsyncSession, refund_id: str, owner: str | None,
+                        **values: object) -> bool:
+    query = update(refunds).where(R.refund_id == refund_id)
+    if owner is not None:
+        query = query.where(R.lease_owner == owner)
+    return (await session.execute(query.values(**values))).rowcount == 1
+
+
+async def claim_refund(session: AsyncSession, refund_id: str, owner: str, now: datetime,
+                       until: datetime) -> bool:
+    result = await session.execute(update(refunds).where(
+        R.refund_id == refund_id, R.status == "PENDING", R.lease_until < now)
+        .values(lease_owner=owner, lease_until=until))
+    return result.rowcount == 1
+
+
+async def booked_on(session: AsyncSession, code: str, business_date: str,
+                    insurance_type: int) -> list[Row]:
+    """Settlements the issuer booked on that date (forward rows)."""
+    return list((await session.execute(select(settlements).where(
+        S.institution_code == code, S.business_date == business_date,
+        S.insurance_type == insurance_type,
+        S.status.notin_(["PENDING", "FAILED"])).order_by(S.settlement_id))).all())
+
+
+async def refunded_on(session: AsyncSession, code: str, business_date: str,
+                      insurance_type: int) -> list[Row]:
+    """Completed refunds counted on that date (reverse rows), with the settlement's msgid."""
+    return list((await session.execute(
+        select(refunds, S.request_id.label("settle_request_id"))
+        .join(settlements, S.settlement_id == R.settlement_id)
+        .where(R.institution_code == code, R.business_date == business_date,
+               R.status == "COMPLETED", S.insurance_type == insurance_type)
+        .order_by(R.refund_id))).all())
+
+
+async def add_payment(session: AsyncSession, **values: object) -> None:
+    await session.execute(channel_payments.insert().values(**values))
+
+
+async def payment(session: AsyncSession, transaction_id: str) -> Row | None:
+    return (await session.execute(
+        select(channel_payments).where(P.transaction_id == transaction_id))).first()
+
+
+async def update_payment(session: AsyncSession, transaction_id: str, **values: object) -> None:
+    await session.execute(update(channel_payments).where(P.transaction_id == transaction_id)
+                          .values(**values))
+
+
+async def list_payments(session: AsyncSession, *, code: str, business_date: str,
+                        settlement_id: str, status: str, after: list[str] | None,
+                        limit: int) -> list[Row]:
+    query = select(channel_payments)
+    for column, value in ((P.institution_code, code), (P.business_date, business_date),
+                          (P.settlement_id, settlement_id), (P.status, status)):
+        if value:
+            query = query.where(column == value)
+    cursor = _newest_first(P.created_at, P.transaction_id, after)
+    if cursor is not None:
+        query = query.where(cursor)
+    return list((await session.execute(
+        query.order_by(P.created_at.desc(), P.transaction_id.desc()).limit(limit))).all())

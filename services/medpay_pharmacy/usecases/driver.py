@@ -1,0 +1,262 @@
+"""Drives one settlement through its steps, live (Settle) or after a crash (recovery).
+
+Each step's outcome is persisted before the next step starts, and every issuer call uses
+a request id derived from the settlement id, so driving the same settlement again (a
+retry after a crash, or the recovery loop) repeats the same calls and converges. Once the
+cash charge has been sent it is never abandoned blindly: the channel is queried first.
+Live, a hold whose charge was never sent is charged; in recovery it is voided (the till
+has long given up on it).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+
+import structlog
+from sqlalchemy import Row
+
+from medpay_kit.errors import DomainError
+from medpay_kit.payment_channel import ChannelStatus, ChannelTimeout, ChannelTransaction
+from medpay_pharmacy.adapters import settlements as repo
+from medpay_pharmacy.domain.basket import PricedLine
+from medpay_pharmacy.domain.settlement import Status, Step, business_date
+from medpay_pharmacy.usecases.deps import Deps
+from medpay_pharmacy.usecases.presettle import resolve_request_id
+from medpay_pharmacy.usecases.sale import remember_context
+
+log = structlog.get_logger()
+
+#: issuer answers that leave the outcome unknown: keep PENDING, decide later
+UNKNOWN = frozenset({"UNAVAILABLE", "DEADLINE_EXCEEDED"})
+
+
+class LeaseLost(Exception):
+    """Another driver (recovery, or a retry) took this settlement over."""
+
+
+def lines_of(row: Row) -> list[PricedLine]:
+    return [PricedLine(**line) for line in row.lines]
+
+
+def lines_json(lines: list[PricedLine] | tuple[PricedLine, ...]) -> list[dict]:
+    return [asdict(line) for line in lines]
+
+
+def charge_reference(settlement_id: str) -> str:
+    return f"{settlement_id}-C"
+
+
+def pending_error(row: Row, cause: DomainError) -> DomainError:
+    return DomainError(cause.reason, f"the outcome is not known yet ({cause.message}); "
+                       "the settlement stays PENDING until recovery ends it",
+                       settlementId=row.settlement_id)
+
+
+class Driver:
+    def __init__(self, deps: Deps) -> None:
+        self._d = deps
+
+    async def load(self, settlement_id: str) -> Row:
+        async with self._d.db.read() as session:
+            row = await repo.settlement_by_id(session, settlement_id)
+        assert row is not None
+        return row
+
+    async def drive(self, settlement_id: str, owner: str, *, live: bool,
+                    payer_reference: str = "", qr_payload: str = "") -> Row:
+        """Take the settlement as far as it goes; unknown outcomes raise with it PENDING."""
+        row = await self.load(settlement_id)
+        try:
+            if row.step == Step.INTENT:
+                row = await self._authorize(row, owner, live, qr_payload)
+            if row.step == Step.AUTHORIZED:
+                row = await self._charge(row, owner, live, payer_reference)
+            if row.step == Step.CHARGING:
+                row = await self._charged_or_not(row, owner, None)
+            if row.step == Step.CHARGED:
+                row = await self._capture(row, owner)
+        except LeaseLost:
+            log.warning("settlement_lease_lost", settlement_id=settlement_id)
+            row = await self.load(settlement_id)
+        except DomainError:
+            await self._release(settlement_id, owner)
+            raise
+        return row
+
+    async def _release(self, settlement_id: str, owner: str) -> None:
+        """Outcome unknown: let a retry of the till (or recovery) take over at once."""
+        async with self._d.db.write() as session:
+            await repo.update_settlement(session, settlement_id, owner,
+                                         lease_until=self._d.now())
+
+    async def _save(self, row: Row, owner: str, **values: object) -> Row:
+        if values.get("status", Status.PENDING) == Status.PENDING:
+            values["lease_until"] = self._d.lease_until()
+        async with self._d.db.write() as session:
+            if not await repo.update_settlement(session, row.settlement_id, owner, **values):
+                raise LeaseLost
+            fresh = await repo.settlement_by_id(session, row.settlement_id)
+        return fresh
+
+    def _crash_hook(self, step: str, live: bool) -> None:
+        if live and self._d.settings.test_crash_after == step:
+            log.warning("test_crash_hook_fired", step=step)
+            os._exit(137)  # TEST-ONLY fault injection, see PharmacySettings
+
+    async def _authorize(self, row: Row, owner: str, live: bool, qr_payload: str) -> Row:
+        code = row.institution_code
+        if not row.payment_context_id:
+            if not (live and qr_payload):
+                return await self._fail(row, owner, "INTERNAL",
+                                        "the settlement was interrupted before authorization")
+            try:
+                context = await self._d.card.resolve_qr(
+                    resolve_request_id(code, row.request_id, "Settle"), qr_payload, code)
+            except DomainError as exc:
+                if exc.reason in UNKNOWN:
+                    raise pending_error(row, exc) from None
+                return await self._fail(row, owner, exc.reason, exc.message)
+            await remember_context(self._d, code, context)
+            row = await self._save(row, owner, payment_context_id=context.payment_context_id,
+                                   masked_name=context.masked_name,
+                                   insurance_type=context.insurance_type)
+        try:
+            auth = await self._d.card.authorize(
+                f"{row.settlement_id}:authorize", row.payment_context_id, code, row.level,
+                row.pooling, row.use_personal_account, lines_of(row), row.settlement_id)
+        except DomainError as exc:
+            if exc.reason in UNKNOWN:
+                raise pending_error(row, exc) from None
+            return await self._fail(row, owner, exc.reason, exc.message)
+        split = auth.split
+        row = await self._save(
+            row, owner, step=Step.AUTHORIZED, hold_id=auth.hold_id,
+            split=split.SerializeToString(deterministic=True),
+            total_fen=split.total.amount_fen, fund_pay_fen=split.fund_pay.amount_fen,
+            account_pay_fen=split.account_pay.amount_fen, cash_pay_fen=split.cash_pay.amount_fen)
+        log.info("settlement_authorized", settlement_id=row.settlement_id,
+                 cash_fen=row.cash_pay_fen)
+        self._crash_hook("authorize", live)
+        return row
+
+    async def _charge(self, row: Row, owner: str, live: bool, payer_reference: str) -> Row:
+        if row.cash_pay_fen == 0:
+            return await self._save(row, owner, step=Step.CHARGED)
+        if not live:
+            return await self._unwind(row, owner, "INTERNAL",
+                                      "the settlement was interrupted before the cash part was charged")
+        reference = charge_reference(row.settlement_id)
+        now = self._d.now()
+        async with self._d.db.write() as session:
+            if not await repo.update_settlement(session, row.settlement_id, owner,
+                                                step=Step.CHARGING,
+                                                lease_until=self._d.lease_until()):
+                raise LeaseLost
+            if await repo.payment(session, reference) is None:
+                await repo.add_payment(
+                    session, transaction_id=reference, channel=self._d.channel_name,
+                    channel_reference="", kind="CHARGE", status="PENDING",
+                    amount_fen=row.cash_pay_fen, settlement_id=row.settlement_id, refund_id="",
+                    institution_code=row.institution_code, business_date=business_date(now),
+                    created_at=now, completed_at=None)
+            row = await repo.settlement_by_id(session, row.settlement_id)
+        try:
+            txn = await self._d.channel.charge(reference, payer_reference, row.cash_pay_fen)
+        except ChannelTimeout:
+            log.warning("channel_charge_timed_out", settlement_id=row.settlement_id)
+            return await self._charged_or_not(row, owner, None)
+        row = await self._charged_or_not(row, owner, txn)
+        self._crash_hook("charge", live)
+        return row
+
+    async def _charged_or_not(self, row: Row, owner: str, txn: ChannelTransaction | None) -> Row:
+        """After the charge was sent: the channel's answer, or a query, decides."""
+        reference = charge_reference(row.settlement_id)
+        if txn is None:
+            try:
+                txn = await self._d.channel.query(reference)
+            except ChannelTimeout:
+                raise pending_error(row, DomainError(
+                    "CHANNEL_TIMEOUT", "the payment channel did not answer")) from None
+        now = self._d.now()
+        if txn is None or txn.status is not ChannelStatus.CHARGED:
+            timed_out = txn is None
+            async with self._d.db.write() as session:
+                await repo.update_payment(
+                    session, reference, status="TIMED_OUT" if timed_out else "DECLINED",
+                    channel_reference=txn.transaction_id if txn else "", completed_at=now)
+            if timed_out:
+                return await self._unwind(row, owner, "CHANNEL_TIMEOUT",
+                                          "the payment channel did not answer; nothing was charged")
+            return await self._unwind(row, owner, "CHANNEL_DECLINED",
+                                      "the payment channel declined the cash part")
+        async with self._d.db.write() as session:
+            await repo.update_payment(session, reference, status="SUCCEEDED",
+                                      channel_reference=txn.transaction_id, completed_at=now)
+        log.info("settlement_cash_charged", settlement_id=row.settlement_id)
+        return await self._save(row, owner, step=Step.CHARGED, channel_transaction_id=reference)
+
+    async def _unwind(self, row: Row, owner: str, reason: str, message: str) -> Row:
+        """Release the hold, then record the failure. Never called once the cash moved."""
+        try:
+            await self._d.card.void(f"{row.settlement_id}:void", row.hold_id, reason)
+        except DomainError as exc:
+            if exc.reason in UNKNOWN:
+                raise pending_error(row, exc) from None
+            if exc.reason == "HOLD_ALREADY_CAPTURED":  # a twin captured it: finish instead
+                return await self._capture(row, owner)
+            log.info("void_refused", settlement_id=row.settlement_id, reason=exc.reason)
+        return await self._fail(row, owner, reason, message)
+
+    async def _fail(self, row: Row, owner: str, reason: str, message: str) -> Row:
+        row = await self._save(row, owner, status=Status.FAILED, step=Step.DONE,
+                               failure_reason=reason, failure_message=message[:200],
+                               settled_at=self._d.now())
+        log.info("settlement_failed", settlement_id=row.settlement_id, reason=reason)
+        return row
+
+    async def _capture(self, row: Row, owner: str) -> Row:
+        try:
+            captured = await self._d.card.capture(f"{row.settlement_id}:capture", row.hold_id)
+        except DomainError as exc:
+            if exc.reason in UNKNOWN:
+                raise pending_error(row, exc) from None
+            await self._give_cash_back(row)
+            return await self._fail(row, owner, exc.reason, exc.message)
+        split = captured.split
+        row = await self._save(
+            row, owner, status=Status.COMPLETED, step=Step.DONE,
+            split=split.SerializeToString(deterministic=True), total_fen=split.total.amount_fen,
+            fund_pay_fen=split.fund_pay.amount_fen, account_pay_fen=split.account_pay.amount_fen,
+            cash_pay_fen=split.cash_pay.amount_fen, issuer_reference=captured.issuer_reference,
+            business_date=captured.business_date or business_date(self._d.now()),
+            settled_at=captured.captured_at.ToDatetime(tzinfo=self._d.now().tzinfo))
+        log.info("settlement_completed", settlement_id=row.settlement_id,
+                 total_fen=row.total_fen, cash_fen=row.cash_pay_fen)
+        return row
+
+    async def _give_cash_back(self, row: Row) -> None:
+        """The issuer refused to book after the cash was taken: return the cash."""
+        if not row.channel_transaction_id:
+            return
+        reference = f"{row.settlement_id}-CR"
+        now = self._d.now()
+        async with self._d.db.write() as session:
+            if await repo.payment(session, reference) is None:
+                await repo.add_payment(
+                    session, transaction_id=reference, channel=self._d.channel_name,
+                    channel_reference="", kind="REFUND", status="PENDING",
+                    amount_fen=row.cash_pay_fen, settlement_id=row.settlement_id, refund_id="",
+                    institution_code=row.institution_code, business_date=business_date(now),
+                    created_at=now, completed_at=None)
+        try:
+            txn = await self._d.channel.refund(reference, row.channel_transaction_id,
+                                               row.cash_pay_fen)
+        except ChannelTimeout:
+            raise pending_error(row, DomainError(
+                "CHANNEL_TIMEOUT", "the payment channel did not answer")) from None
+        async with self._d.db.write() as session:
+            await repo.update_payment(session, reference, status="SUCCEEDED",
+                                      channel_reference=txn.transaction_id,
+                                      completed_at=self._d.now())

@@ -1,0 +1,108 @@
+"""What PreSettle and Settle share: the payment oneof, the priced basket, replays."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+from google.protobuf.message import Message
+from sqlalchemy import Row
+from sqlalchemy.exc import IntegrityError
+
+from medpay.pharmacy.v1 import pharmacy_pb2 as pb
+from medpay_kit.errors import DomainError
+from medpay_kit.idempotency import IdempotencyStore
+from medpay_pharmacy.adapters import registry as repo
+from medpay_pharmacy.adapters.tables import idempotency
+from medpay_pharmacy.domain.basket import PricedLine, SaleLineInput, check_basket_size, price_basket
+from medpay_pharmacy.usecases.deps import Deps
+from medpay_pharmacy.usecases.registry import require_pharmacy
+
+M = TypeVar("M", bound=Message)
+MAX_QR = 4096
+MAX_CONTEXT_ID = 128
+MAX_PAYER_REFERENCE = 128
+
+
+def check_payment(request: pb.PreSettleRequest | pb.SettleRequest) -> None:
+    which = request.WhichOneof("payment")
+    if which == "qr_payload":
+        if not request.qr_payload or len(request.qr_payload) > MAX_QR:
+            raise DomainError("QR_INVALID", "the QR payload is malformed", field="qr_payload")
+    elif which == "payment_context_id":
+        if not request.payment_context_id or len(request.payment_context_id) > MAX_CONTEXT_ID:
+            raise DomainError("PAYMENT_CONTEXT_INVALID", "the payment context id is malformed",
+                              field="payment_context_id")
+    else:
+        raise DomainError("INVALID_ARGUMENT", "a qr_payload or a payment_context_id is required",
+                          field="payment")
+
+
+async def price(deps: Deps, code: str, lines: Sequence[pb.SaleLine]) -> tuple[Row, tuple[PricedLine, ...]]:
+    """The pharmacy and the basket priced from its catalogue (refusals name the line)."""
+    check_basket_size(len(lines), deps.settings.max_lines)
+    inputs = [SaleLineInput(line.line_no, line.item_code, line.quantity, line.unit_price)
+              for line in lines]
+    async with deps.db.read() as session:
+        pharmacy = await require_pharmacy(session, code)
+        catalogue = await repo.catalogue_for(session, code, (i.item_code for i in inputs))
+    priced = price_basket(inputs, catalogue, max_lines=deps.settings.max_lines,
+                          max_quantity=deps.settings.max_quantity)
+    return pharmacy, priced
+
+
+async def context_row(deps: Deps, context_id: str, code: str) -> Row:
+    async with deps.db.read() as session:
+        row = await repo.get_context(session, context_id, code)
+    if row is None:
+        raise DomainError("PAYMENT_CONTEXT_INVALID", "unknown payment context for this pharmacy",
+                          field="payment_context_id")
+    return row
+
+
+async def remember_context(deps: Deps, code: str, context) -> None:  # type: ignore[no-untyped-def]
+    try:
+        async with deps.db.write() as session:
+            await repo.save_context(session, context.payment_context_id, code,
+                                    context.masked_name, context.insurance_type,
+                                    context.expires_at.ToDatetime(tzinfo=deps.now().tzinfo),
+                                    deps.now())
+    except IntegrityError:
+        pass  # a concurrent retry stored the same context
+
+
+class Replays:
+    """Idempotency for calls whose work happens outside the database (peer calls).
+
+    Recall before the work, remember after it; a twin that finished first wins and its
+    response is replayed, which is safe because the peer calls are idempotent themselves.
+    """
+
+    def __init__(self, deps: Deps) -> None:
+        self._d = deps
+        self._store = IdempotencyStore(idempotency)
+
+    async def run(self, caller_key: str, method: str, request: Message, response_type: type[M],
+                  work: Callable[[], Awaitable[M]]) -> M:
+        async with self._d.db.read() as session:
+            earlier = await self._store.recall(session, caller_key, method,
+                                               request.request_id, request, response_type)  # type: ignore[attr-defined]
+        if earlier is not None:
+            return earlier
+        response = await work()
+        try:
+            async with self._d.db.write() as session:
+                earlier = await self._store.recall(session, caller_key, method,
+                                                   request.request_id, request, response_type)  # type: ignore[attr-defined]
+                if earlier is not None:
+                    return earlier
+                await self._store.remember(session, caller_key, method, request.request_id,  # type: ignore[attr-defined]
+                                           request, response)
+        except IntegrityError:
+            async with self._d.db.read() as session:
+                earlier = await self._store.recall(session, caller_key, method,
+                                                   request.request_id, request, response_type)  # type: ignore[attr-defined]
+            if earlier is not None:
+                return earlier
+            raise
+        return response

@@ -1,0 +1,139 @@
+"""Settle (2102): intent first, then Authorize → cash through the channel → Capture.
+
+Idempotent by ``request_id`` through the intent row itself: ``(institution_code,
+request_id)`` is unique, so of any number of concurrent or later retries exactly one
+inserts the row and drives it; the others wait for its outcome (or take it over if its
+driver died) and return the same receipt, or the same error for a FAILED one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import structlog
+from sqlalchemy import Row
+from sqlalchemy.exc import IntegrityError
+
+from medpay.pharmacy.v1 import pharmacy_pb2 as pb
+from medpay_kit.auth import Caller
+from medpay_kit.errors import DomainError
+from medpay_kit.idempotency import check_request_id, fingerprint
+from medpay_kit.interceptor import call_deadline
+from medpay_pharmacy import mapping
+from medpay_pharmacy.adapters import settlements as repo
+from medpay_pharmacy.domain.settlement import Status, Step, business_date
+from medpay_pharmacy.usecases.deps import Deps, new_id, new_lease_owner
+from medpay_pharmacy.usecases.driver import Driver, lines_json
+from medpay_pharmacy.usecases.sale import MAX_PAYER_REFERENCE, check_payment, context_row, price
+
+log = structlog.get_logger()
+
+
+async def receipt_of(deps: Deps, row: Row) -> pb.Receipt:
+    async with deps.db.read() as session:
+        refund_rows = await repo.refunds_of(session, [row.settlement_id])
+    return mapping.receipt(row, refund_rows)
+
+
+class Settle:
+    def __init__(self, deps: Deps, driver: Driver) -> None:
+        self._d = deps
+        self._driver = driver
+
+    async def __call__(self, caller: Caller, request: pb.SettleRequest) -> pb.SettleResponse:
+        check_request_id(request.request_id)
+        check_payment(request)
+        if len(request.payer_reference) > MAX_PAYER_REFERENCE:
+            raise DomainError("INVALID_ARGUMENT", "payer_reference is too long",
+                              field="payer_reference")
+        code = caller.scope
+        async with self._d.db.read() as session:
+            row = await repo.settlement_by_request(session, code, request.request_id)
+        owner = None
+        if row is None:
+            row, owner = await self._write_intent(caller, request)
+        if row.request_hash != fingerprint(request):
+            raise DomainError("IDEMPOTENCY_MISMATCH",
+                              "this request_id was already used for a different settlement")
+        if owner is not None:
+            row = await self._driver.drive(row.settlement_id, owner, live=True,
+                                           payer_reference=request.payer_reference,
+                                           qr_payload=request.qr_payload)
+        else:
+            row = await self.await_outcome(row, request)
+        return await self.outcome(row)
+
+    async def _write_intent(self, caller: Caller, request: pb.SettleRequest) -> tuple[Row, str | None]:
+        """Insert the PENDING intent; a twin that got there first wins (owner None)."""
+        code = caller.scope
+        pharmacy, lines = await price(self._d, code, request.lines)
+        masked, scheme, context_id = "", 0, ""
+        if request.WhichOneof("payment") == "payment_context_id":
+            context = await context_row(self._d, request.payment_context_id, code)
+            masked, scheme = context.masked_name, context.insurance_type
+            context_id = context.payment_context_id
+        now = self._d.now()
+        owner = new_lease_owner()
+        try:
+            async with self._d.db.write() as session:
+                existing = await repo.settlement_by_request(session, code, request.request_id)
+                if existing is not None:
+                    return existing, None
+                settlement_id = new_id("ST", now)
+                await repo.add_settlement(
+                    session, settlement_id=settlement_id, institution_code=code,
+                    terminal_id=caller.principal, request_id=request.request_id,
+                    request_hash=fingerprint(request), status=Status.PENDING, step=Step.INTENT,
+                    payment_context_id=context_id, level=pharmacy.level,
+                    pooling=pharmacy.outpatient_pooling,
+                    use_personal_account=request.use_personal_account, lines=lines_json(lines),
+                    masked_name=masked, insurance_type=scheme, hold_id="", split=None,
+                    total_fen=0, fund_pay_fen=0, account_pay_fen=0, cash_pay_fen=0,
+                    channel_transaction_id="", issuer_reference="", failure_reason="",
+                    failure_message="", business_date=business_date(now), created_at=now,
+                    settled_at=None, lease_owner=owner, lease_until=self._d.lease_until())
+                row = await repo.settlement_by_id(session, settlement_id)
+        except IntegrityError:
+            async with self._d.db.read() as session:
+                row = await repo.settlement_by_request(session, code, request.request_id)
+            assert row is not None
+            return row, None
+        log.info("settlement_intent_written", settlement_id=settlement_id, lines=len(lines))
+        return row, owner
+
+    async def await_outcome(self, row: Row, request: pb.SettleRequest | None) -> Row:
+        """Wait for a twin's outcome; take the settlement over if its driver is gone."""
+        budget = self._d.settings.settle_wait_s
+        remaining = call_deadline.get()
+        if remaining is not None:
+            budget = max(0.0, min(budget, remaining - 0.25))
+        give_up = time.monotonic() + budget
+        delay = 0.02
+        while row.status == Status.PENDING:
+            if repo.aware(row.lease_until) < self._d.now():
+                owner = new_lease_owner()
+                async with self._d.db.write() as session:
+                    claimed = await repo.claim_settlement(session, row.settlement_id, owner,
+                                                          self._d.now(), self._d.lease_until())
+                if claimed:
+                    return await self._driver.drive(
+                        row.settlement_id, owner, live=request is not None,
+                        payer_reference=request.payer_reference if request else "",
+                        qr_payload=request.qr_payload if request else "")
+            if time.monotonic() >= give_up:
+                break
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.25)
+            row = await self._driver.load(row.settlement_id)
+        return row
+
+    async def outcome(self, row: Row) -> pb.SettleResponse:
+        if row.status == Status.PENDING:
+            raise DomainError("REQUEST_IN_PROGRESS",
+                              "this settlement is still being settled; ask again shortly",
+                              settlementId=row.settlement_id)
+        if row.status == Status.FAILED:
+            raise DomainError(row.failure_reason, row.failure_message or "the settlement failed",
+                              settlementId=row.settlement_id)
+        return pb.SettleResponse(receipt=await receipt_of(self._d, row))
