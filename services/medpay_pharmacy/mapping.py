@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -14,9 +14,10 @@ from medpay_kit.money import CURRENCY
 from medpay_pharmacy.adapters.card import CLASSES, KINDS
 from medpay_pharmacy.adapters.settlements import aware
 from medpay_pharmacy.domain.basket import CatalogueEntry, decimal_text
+from medpay_pharmacy.domain.receipt import Slip, SlipLine, SlipRefund
 from medpay_pharmacy.domain.reconcile import Difference, Totals
 from medpay_pharmacy.domain.reconcile import Row as ReconRow
-from medpay_pharmacy.domain.settlement import Parts
+from medpay_pharmacy.domain.settlement import CHINA, Parts
 
 CLASS_NAMES = {v: k for k, v in CLASSES.items()}
 KIND_NAMES = {v: k for k, v in KINDS.items()}
@@ -118,3 +119,43 @@ def difference(diff: Difference) -> pb.Difference:
 
 def insurance_name(value: int) -> str:
     return insurance_pb2.InsuranceType.Name(value) if value else ""
+
+
+
+def slip(receipt_pb: pb.Receipt, pharmacy_name: str = "",
+         basket: Mapping[int, tuple[str, str, str]] | None = None) -> Slip:
+    """The printable slip of a receipt; ``basket`` gives the till's (name, qty, price) by line."""
+    split = receipt_pb.split
+    basket = basket or {}
+    settled = ""
+    if receipt_pb.HasField("settled_at"):
+        settled = receipt_pb.settled_at.ToDatetime(tzinfo=CHINA).strftime("%Y-%m-%d %H:%M:%S")
+    lines = []
+    for ls in split.lines:
+        name, qty, price = basket.get(ls.line_no, (ls.item_code, "", ""))
+        lines.append(SlipLine(
+            line_no=ls.line_no, item_code=ls.item_code, name=name,
+            item_class=CLASS_NAMES.get(ls.item_class, "?"), quantity=qty, unit_price=price,
+            amount=ls.amount.amount_fen,
+            self_paid=(ls.over_limit.amount_fen + ls.full_self_pay.amount_fen
+                       + ls.pre_self_pay.amount_fen)))
+    return Slip(
+        pharmacy=pharmacy_name or receipt_pb.institution_code, terminal_id=receipt_pb.terminal_id,
+        settlement_id=receipt_pb.settlement_id, request_id=receipt_pb.request_id,
+        status=pb.SettlementStatus.Name(receipt_pb.status).removeprefix("SETTLEMENT_STATUS_"),
+        business_date=receipt_pb.business_date, settled_at=settled,
+        masked_name=receipt_pb.masked_name, insurance_type=str(receipt_pb.insurance_type or ""),
+        issuer_reference=receipt_pb.issuer_reference,
+        channel_transaction_id=receipt_pb.channel_transaction_id,
+        failure_reason=(errors_pb2.ErrorReason.Name(receipt_pb.failure_reason)
+                        .removeprefix("ERROR_REASON_") if receipt_pb.failure_reason else ""),
+        lines=lines, total=split.total.amount_fen, over_limit=split.over_limit.amount_fen,
+        full_self_pay=split.full_self_pay.amount_fen, pre_self_pay=split.pre_self_pay.amount_fen,
+        in_scope=split.in_scope.amount_fen, deductible=split.deductible.amount_fen,
+        fund_pay=split.fund_pay.amount_fen, account_pay=split.account_pay.amount_fen,
+        cash_pay=split.cash_pay.amount_fen, balance_after=split.balance_after.amount_fen,
+        refunds=[SlipRefund(
+            refund_id=r.refund_id, kind=KIND_NAMES.get(r.kind, "?"),
+            business_date=r.business_date, total=r.refunded.total.amount_fen,
+            fund_pay=r.refunded.fund_pay.amount_fen, account_pay=r.refunded.account_pay.amount_fen,
+            cash_pay=r.refunded.cash_pay.amount_fen) for r in receipt_pb.refunds])
