@@ -140,28 +140,45 @@ def turned(data: bytes, direction: Literal["left", "right"], strength: float = T
 
 
 # ----- identity through the real service ------------------------------------------------------
+# Helpers for any test that needs identity: real ID numbers, an enrolled person, a real
+# assertion from the counter fallback, and face-auth frames answering a challenge.
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
-def id_number(n: int, region: str = "610103", born: str = "19850612") -> str:
-    """A valid 18-character resident ID number (GB 11643 check character), unique per ``n``."""
-    first17 = f"{region}{born}{n % 1000:03d}"
+def id_number(n: int, region: str = "610103") -> str:
+    """A valid 18-character resident ID number (GB 11643 check character), distinct for each
+    ``n`` below 10 million: the birth date (from 1950-01-01) and sequence number are made from it."""
+    import datetime as _dt
+
+    born = _dt.date(1950, 1, 1) + _dt.timedelta(days=(n // 1000) % 25_000)
+    first17 = f"{region}{born:%Y%m%d}{n % 1000:03d}"
     return first17 + "10X98765432"[sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True)) % 11]
 
 
-def enrol(stack, photo_name: str = "obama1", *, n: int | None = None, name: str = "张三",
+def random_id_number() -> str:
+    import secrets
+
+    return id_number(secrets.randbelow(10_000_000))
+
+
+def identity_stub(stack, *, token: str | None = None, identity: str = "client"):
+    """An IdentityService stub on the stack's identity process."""
+    from medpay.identity.v1 import identity_pb2_grpc
+
+    return identity_pb2_grpc.IdentityServiceStub(stack.channel("identity", token=token, identity=identity))
+
+
+def enrol(stack, photo_name: str = "obama1", *, number: str | None = None, name: str = "张三",
           request_id: str | None = None) -> str:
     """Enrol a person in the stack's identity service as the operator; returns the person id."""
     import uuid
 
-    from medpay.identity.v1 import identity_pb2, identity_pb2_grpc
+    from medpay.identity.v1 import identity_pb2
 
-    serial = n if n is not None else uuid.uuid4().int % 1000
-    stub = identity_pb2_grpc.IdentityServiceStub(stack.channel("identity", token=stack.operator_token))
-    reply = stub.EnrollPerson(identity_pb2.EnrollPersonRequest(
-        request_id=request_id or f"enrol-{uuid.uuid4()}", id_number=id_number(serial), name=name,
-        reference_photo=photo(photo_name),
+    reply = identity_stub(stack, token=stack.operator_token).EnrollPerson(identity_pb2.EnrollPersonRequest(
+        request_id=request_id or f"enrol-{uuid.uuid4()}", id_number=number or random_id_number(),
+        name=name, reference_photo=photo(photo_name),
         consent=identity_pb2.Consent(given=True, consent_ref="FORM-0001")), timeout=30)
     return reply.person_id
 
@@ -176,11 +193,52 @@ def counter_assertion(stack, person_id: str, *, purpose: str = "CARD_ISSUE", aud
     import uuid
 
     from medpay.common.v1 import insurance_pb2
-    from medpay.identity.v1 import identity_pb2, identity_pb2_grpc
+    from medpay.identity.v1 import identity_pb2
 
-    stub = identity_pb2_grpc.IdentityServiceStub(stack.channel("identity", token=stack.operator_token))
-    reply = stub.ConfirmIdentityAtCounter(identity_pb2.ConfirmIdentityAtCounterRequest(
-        request_id=f"counter-{uuid.uuid4()}", person_id=person_id,
-        purpose=insurance_pb2.FacePurpose.Value(f"FACE_PURPOSE_{purpose}"), device_id=device_id,
-        audience=audience, operator_note="ID card checked at desk 1"), timeout=10)
+    reply = identity_stub(stack, token=stack.operator_token).ConfirmIdentityAtCounter(
+        identity_pb2.ConfirmIdentityAtCounterRequest(
+            request_id=f"counter-{uuid.uuid4()}", person_id=person_id,
+            purpose=insurance_pb2.FacePurpose.Value(f"FACE_PURPOSE_{purpose}"), device_id=device_id,
+            audience=audience, operator_note="ID card checked at desk 1"), timeout=10)
     return reply.assertion
+
+
+@functools.cache
+def head_turns(name: str) -> dict[str, bytes]:
+    """``{"frontal", "left", "right"}`` frames of the person in ``name`` (made once per process)."""
+    frontal = photo(name)
+    return {"frontal": frontal, "left": turned(frontal, "left"), "right": turned(frontal, "right")}
+
+
+def answer(name: str, actions) -> list[bytes]:
+    """Frames answering a challenge: the frontal photo, then one turned frame per action
+    (``actions`` are ``LivenessAction`` values of the contract, as StartFaceAuth returns them)."""
+    from medpay.identity.v1 import identity_pb2
+
+    frames = head_turns(name)
+    words = {identity_pb2.LIVENESS_ACTION_TURN_LEFT: "left", identity_pb2.LIVENESS_ACTION_TURN_RIGHT: "right"}
+    return [frames["frontal"], *(frames[words[a]] for a in actions)]
+
+
+def face_auth(stack, person_id: str, frames_of=None, *, purpose: str = "CARD_ISSUE",
+              audience: str = "card", device_id: str = "device-1"):
+    """StartFaceAuth + CompleteFaceAuth as the app; returns ``(start reply, complete reply)``.
+
+    ``frames_of(actions) -> list[bytes]`` makes the frames (default: obama1 answering the
+    challenge correctly, which matches a person enrolled with obama1, obama2 or obama3).
+    """
+    import uuid
+
+    from medpay.common.v1 import insurance_pb2
+    from medpay.identity.v1 import identity_pb2
+
+    app = identity_stub(stack, token=stack.app_token)
+    started = app.StartFaceAuth(identity_pb2.StartFaceAuthRequest(
+        request_id=f"start-{uuid.uuid4()}", person_id=person_id,
+        purpose=insurance_pb2.FacePurpose.Value(f"FACE_PURPOSE_{purpose}"), device_id=device_id,
+        audience=audience), timeout=10)
+    frames = (frames_of or (lambda actions: answer("obama1", actions)))(list(started.actions))
+    completed = app.CompleteFaceAuth(identity_pb2.CompleteFaceAuthRequest(
+        request_id=f"complete-{uuid.uuid4()}", session_id=started.session_id, nonce=started.nonce,
+        frames=frames), timeout=30)
+    return started, completed
