@@ -1,0 +1,80 @@
+"""Yearly benefit counters per person, year, scheme and medical type.
+
+A counter keeps what was *used* (captured) and what is *held* by open authorizations, for
+the deductible and for the pooled fund. Authorizations adjudicate against used + held, so
+two settlements at the same instant can never together pass the yearly cap. Changes are
+guarded updates (never below zero, never above the cap or deductible the claim relied on);
+callers hold the person's account lock, so the guards are the second line of defence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from medpay_card.adapters.tables import benefit_counters as t
+from medpay_kit.errors import DomainError
+
+
+@dataclass(frozen=True, slots=True)
+class CounterKey:
+    insured_id: str
+    year: int
+    insurance_type: int
+    medical_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class Counter:
+    deductible_used: int = 0
+    deductible_held: int = 0
+    pooled_paid: int = 0
+    pooled_held: int = 0
+
+
+def _where(key: CounterKey) -> tuple[object, ...]:
+    return (t.c.insured_id == key.insured_id, t.c.year == key.year,
+            t.c.insurance_type == key.insurance_type, t.c.medical_type == key.medical_type)
+
+
+async def read(session: AsyncSession, key: CounterKey) -> Counter:
+    row = (await session.execute(
+        select(t.c.deductible_used, t.c.deductible_held, t.c.pooled_paid, t.c.pooled_held)
+        .where(*_where(key)))).first()  # type: ignore[arg-type]
+    return Counter(*row) if row else Counter()
+
+
+async def list_year(session: AsyncSession, insured_id: str, year: int) -> list[object]:
+    return list((await session.execute(
+        select(t).where(t.c.insured_id == insured_id, t.c.year == year)
+        .order_by(t.c.insurance_type, t.c.medical_type))).all())
+
+
+async def change(session: AsyncSession, key: CounterKey, *, used: int = 0, held: int = 0,
+                 paid: int = 0, pooled_held: int = 0, deductible_limit: int | None = None,
+                 yearly_cap: int | None = None) -> None:
+    """Add the (signed) changes; refuse with YEARLY_CAP_CONFLICT if a guard does not hold."""
+    if not (used or held or paid or pooled_held):
+        return
+    exists = (await session.execute(select(t.c.year).where(*_where(key)))).first()  # type: ignore[arg-type]
+    if exists is None:
+        await session.execute(t.insert().values(
+            insured_id=key.insured_id, year=key.year, insurance_type=key.insurance_type,
+            medical_type=key.medical_type, deductible_used=0, deductible_held=0,
+            pooled_paid=0, pooled_held=0))
+    guards = [t.c.deductible_used + used >= 0, t.c.deductible_held + held >= 0,
+              t.c.pooled_paid + paid >= 0, t.c.pooled_held + pooled_held >= 0]
+    if deductible_limit is not None:
+        guards.append(t.c.deductible_used + t.c.deductible_held + used + held <= deductible_limit)
+    if yearly_cap is not None:
+        guards.append(t.c.pooled_paid + t.c.pooled_held + paid + pooled_held <= yearly_cap)
+    result = await session.execute(
+        update(t).where(*_where(key), *guards)  # type: ignore[arg-type]
+        .values(deductible_used=t.c.deductible_used + used,
+                deductible_held=t.c.deductible_held + held,
+                pooled_paid=t.c.pooled_paid + paid, pooled_held=t.c.pooled_held + pooled_held))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise DomainError("YEARLY_CAP_CONFLICT",
+                          "a concurrent settlement used the yearly cap or deductible; pre-settle again")
