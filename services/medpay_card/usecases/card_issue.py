@@ -1,0 +1,170 @@
+"""IssueCard and ReissueCard: a CARD_ISSUE identity assertion buys a card and a device credential.
+
+Order: replay an earlier identical request if there is one; check what can be checked
+cheaply (so an assertion is not used up by a request that would fail anyway); consume the
+assertion once through identity (its request id is derived from ours, so a retry replays
+there too); then, in one write transaction, re-check and create the card.
+
+The device credential is never stored: only its hash and a random salt are. Its secret is
+derived from the card id and that salt under the card service's key, so an idempotent
+replay can return it again while the database alone never reveals it.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+
+from sqlalchemy.exc import IntegrityError
+
+from medpay.card.v1 import card_pb2
+from medpay_card.adapters import card_repo, insured_repo
+from medpay_card.adapters.card_repo import Card
+from medpay_card.adapters.ids import new_id
+from medpay_card.adapters.insured_repo import Insured
+from medpay_card.domain import cards
+from medpay_card.domain.persons import ensure_may_be_issued_a_card
+from medpay_card.usecases import commands as cmd
+from medpay_card.usecases.access import card_for, insured_of
+from medpay_card.usecases.deps import Deps
+from medpay_card.wire import render
+from medpay_kit.assertions import AssertionClaims
+from medpay_kit.auth import Caller, hash_secret
+from medpay_kit.errors import DomainError
+from medpay_kit.idempotency import check_request_id
+
+Response = card_pb2.IssueCardResponse | card_pb2.ReissueCardResponse
+
+
+def _secret(deps: Deps, card_id: str, salt: bytes) -> str:
+    raw = deps.keyring.mac("device-credential", card_id.encode() + b"\x00" + salt)
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def device_credential(deps: Deps, card: Card) -> str:
+    return f"dev_{card.device_id}.{_secret(deps, card.card_id, card.credential_salt)}"
+
+
+def _ensure_same_person(claims: AssertionClaims, insured: Insured) -> None:
+    if not insured.identity_person_id or claims.person_id != insured.identity_person_id:
+        raise DomainError("PERMISSION_DENIED", "the identity assertion is not about this insured person")
+
+
+def _scheme(insured: Insured, wanted: int | None) -> int:
+    if wanted is None and len(insured.insurance_types) == 1:
+        return insured.insurance_types[0]
+    if wanted is None or wanted not in insured.insurance_types:
+        raise DomainError("INVALID_ARGUMENT", "name one of the person's insurance types",
+                          field="insurance_type")
+    return wanted
+
+
+async def _with_credential(deps: Deps, stored: Response) -> Response:
+    async with deps.db.read() as session:
+        card = await card_repo.get(session, stored.card.card_id)
+    assert card is not None
+    stored.device_credential = device_credential(deps, card)
+    return stored
+
+
+async def _replay(deps: Deps, namespace: str, method: str, request, response_type):  # type: ignore[no-untyped-def]
+    async with deps.db.read() as session:
+        earlier = await deps.idem.recall(session, namespace, method, request.request_id, request,
+                                         response_type)
+    return await _with_credential(deps, earlier) if earlier is not None else None
+
+
+def _new_card(deps: Deps, insured: Insured, scheme: int, device_id: str,
+              replaces: str | None) -> Card:
+    card_id, salt, now = new_id("card"), secrets.token_bytes(16), deps.now()
+    return Card(card_id=card_id, insured_id=insured.insured_id, status=cards.ACTIVE,
+                insurance_type=scheme, device_id=device_id,
+                credential_hash=hash_secret(_secret(deps, card_id, salt)), credential_salt=salt,
+                replaces_card_id=replaces, status_reason="", status_changed_by=None,
+                issued_at=now, status_changed_at=now)
+
+
+async def issue_card(deps: Deps, caller: Caller, command: cmd.IssueCard,
+                     request: card_pb2.IssueCardRequest) -> card_pb2.IssueCardResponse:
+    check_request_id(request.request_id)
+    namespace = f"{caller.key}:{command.device_id}"
+    replay = await _replay(deps, namespace, "IssueCard", request, card_pb2.IssueCardResponse)
+    if replay is not None:
+        return replay
+    number_hash = deps.personal.person_number_hash(command.person_number)
+    async with deps.db.read() as session:
+        insured = await insured_repo.get_by_number_hash(session, number_hash)
+        if insured is None:
+            raise DomainError("INSURED_NOT_FOUND", "no such insured person", field="person_number")
+        ensure_may_be_issued_a_card(insured.status)
+        scheme = _scheme(insured, command.insurance_type)
+        if await card_repo.live_card_of(session, insured.insured_id) is not None:
+            raise DomainError("CARD_ALREADY_ISSUED", "this person already holds a card")
+    claims = await deps.verifier.consume(
+        command.assertion, purpose="CARD_ISSUE", device_id=command.device_id,
+        request_id=f"IssueCard:{namespace}:{request.request_id}")
+    _ensure_same_person(claims, insured)
+    try:
+        async with deps.db.write() as session:
+            earlier = await deps.idem.recall(session, namespace, "IssueCard", request.request_id,
+                                             request, card_pb2.IssueCardResponse)
+            if earlier is None:
+                insured = await insured_of(session, insured.insured_id)
+                ensure_may_be_issued_a_card(insured.status)
+                if await card_repo.live_card_of(session, insured.insured_id) is not None:
+                    raise DomainError("CARD_ALREADY_ISSUED", "this person already holds a card")
+                card = _new_card(deps, insured, scheme, command.device_id, None)
+                await card_repo.insert(session, card)
+                earlier = card_pb2.IssueCardResponse(
+                    card=render.card(card, insured, deps.personal.masked_name(insured)))
+                await deps.idem.remember(session, namespace, "IssueCard", request.request_id,
+                                         request, earlier)
+    except IntegrityError:
+        replay = await _replay(deps, namespace, "IssueCard", request, card_pb2.IssueCardResponse)
+        if replay is None:
+            raise DomainError("CARD_ALREADY_ISSUED", "this person already holds a card") from None
+        return replay
+    return await _with_credential(deps, earlier)
+
+
+async def reissue_card(deps: Deps, caller: Caller, command: cmd.ReissueCard,
+                       request: card_pb2.ReissueCardRequest) -> card_pb2.ReissueCardResponse:
+    """The old card becomes REPLACED and its credential stops working in the same transaction."""
+    check_request_id(request.request_id)
+    namespace = f"{caller.key}:{command.device_id}"
+    replay = await _replay(deps, namespace, "ReissueCard", request, card_pb2.ReissueCardResponse)
+    if replay is not None:
+        return replay
+    async with deps.db.read() as session:
+        old = await card_for(session, caller, command.card_id)
+        cards.replace(old.status)  # refuses a revoked or replaced card before the assertion is used
+        insured = await insured_of(session, old.insured_id)
+        ensure_may_be_issued_a_card(insured.status)
+    claims = await deps.verifier.consume(
+        command.assertion, purpose="CARD_ISSUE", device_id=command.device_id,
+        request_id=f"ReissueCard:{namespace}:{request.request_id}")
+    _ensure_same_person(claims, insured)
+    try:
+        async with deps.db.write() as session:
+            earlier = await deps.idem.recall(session, namespace, "ReissueCard", request.request_id,
+                                             request, card_pb2.ReissueCardResponse)
+            if earlier is None:
+                old = await card_for(session, caller, command.card_id)
+                if not await card_repo.set_status(session, old.card_id, expected=old.status,
+                                                  status=cards.replace(old.status),
+                                                  reason="re-issued", by=cards.BY_APP,
+                                                  now=deps.now()):
+                    raise DomainError("CARD_REVOKED", "the card changed while being re-issued")
+                card = _new_card(deps, insured, old.insurance_type, command.device_id, old.card_id)
+                await card_repo.insert(session, card)
+                earlier = card_pb2.ReissueCardResponse(
+                    card=render.card(card, insured, deps.personal.masked_name(insured)))
+                await deps.idem.remember(session, namespace, "ReissueCard", request.request_id,
+                                         request, earlier)
+    except IntegrityError:
+        replay = await _replay(deps, namespace, "ReissueCard", request,
+                               card_pb2.ReissueCardResponse)
+        if replay is None:
+            raise DomainError("CARD_REVOKED", "the card was re-issued by another request") from None
+        return replay
+    return await _with_credential(deps, earlier)
