@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medpay.identity.v1 import identity_pb2
@@ -15,6 +16,8 @@ from medpay_kit.assertions import AssertionClaims, read_assertion, sign_assertio
 from medpay_kit.auth import Caller, CallerKind
 from medpay_kit.errors import DomainError
 from medpay_kit.idempotency import check_request_id
+
+log = structlog.get_logger()
 
 
 async def issue(ctx: IdentityContext, session: AsyncSession, *, person_id: str, purpose: str,
@@ -32,6 +35,8 @@ async def issue(ctx: IdentityContext, session: AsyncSession, *, person_id: str, 
     await ctx.audit.record(session, AuditRecord(
         "ASSERTION_ISSUED", actor, now, person_id=person_id, purpose=purpose, device_id=device_id,
         detail=f"{method} for {audience}, id {claims.jti}, key {key_id}"))
+    log.info("assertion_issued", assertion_id=claims.jti, person_id=person_id, method=method,
+             purpose=purpose, audience=audience, key_id=key_id)
     return token, expires_at
 
 
@@ -59,6 +64,8 @@ async def verify_assertion(ctx: IdentityContext, caller: Caller, request: identi
                 request.consume and not await ctx.issued.consume(session, claims.jti, caller.principal, now)):
             raise DomainError("ASSERTION_USED", "the assertion was already used")
         await ctx.audit.record(session, _verified(claims, caller, now, consumed=request.consume))
+        log.info("assertion_verified", assertion_id=claims.jti, consumed=request.consume,
+                 by=caller.principal)
         return identity_pb2.VerifyAssertionResponse(
             person_id=claims.sub, purpose=purpose_to_proto(claims.purpose), device_id=claims.device_id,
             assertion_id=claims.jti, expires_at=timestamp(claims.expires_at),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medpay.identity.v1 import identity_pb2
@@ -14,6 +15,8 @@ from medpay_kit.auth import Caller
 from medpay_kit.errors import DomainError
 from medpay_kit.idempotency import check_request_id
 from medpay_kit.redact import scrub_text
+
+log = structlog.get_logger()
 
 MAX_NOTE = 200
 
@@ -40,6 +43,7 @@ async def confirm_at_counter(ctx: IdentityContext, caller: Caller,
         await ctx.audit.record(session, AuditRecord(
             "COUNTER_CONFIRMED", caller.principal, now, person_id=request.person_id,
             purpose=purpose.value, device_id=device_id, detail=note or "ID document checked"))
+        log.info("identity_confirmed_at_counter", person_id=request.person_id, by=caller.principal)
         token, expires_at = await issue(
             ctx, session, person_id=request.person_id, purpose=purpose.value, audience=audience,
             device_id=device_id, method=Method.COUNTER.value, actor=caller.principal, now=now)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medpay.identity.v1 import identity_pb2
@@ -14,6 +15,8 @@ from medpay_identity.usecases.context import IdentityContext, timestamp
 from medpay_kit.auth import Caller
 from medpay_kit.errors import DomainError
 from medpay_kit.idempotency import check_request_id
+
+log = structlog.get_logger()
 
 MAX_NAME = 64
 MAX_CONSENT_REF = 64
@@ -57,6 +60,7 @@ async def enrol_person(ctx: IdentityContext, caller: Caller,
         await ctx.audit.record(session, AuditRecord(
             "ENROLLED", caller.principal, now, person_id=person_id,
             detail="reference face replaced" if replaced else "first enrolment"))
+        log.info("person_enrolled", person_id=person_id, replaced=replaced)
         return identity_pb2.EnrollPersonResponse(person_id=person_id, enrolled_at=timestamp(now),
                                                  replaced=replaced)
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import random
 import secrets
+import time
 from datetime import datetime, timedelta
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medpay.identity.v1 import identity_pb2
@@ -33,6 +35,8 @@ from medpay_identity.usecases.convert import (
 from medpay_kit.auth import Caller
 from medpay_kit.errors import DomainError
 from medpay_kit.idempotency import check_request_id
+
+log = structlog.get_logger()
 
 _rng = random.SystemRandom()
 
@@ -92,7 +96,9 @@ async def complete_face_auth(ctx: IdentityContext, caller: Caller,
             return earlier
         face_session, reference = await _completable(ctx, session, request)
 
+    started = time.perf_counter()
     decision = await _decide(ctx, face_session, reference, request.frames)
+    engine_ms = round((time.perf_counter() - started) * 1000)
 
     async def work(session: AsyncSession) -> identity_pb2.CompleteFaceAuthResponse:
         now = ctx.clock.now()
@@ -112,6 +118,10 @@ async def complete_face_auth(ctx: IdentityContext, caller: Caller,
         else:
             lock = await _count_failure(ctx, session, caller, current, now)
         response.attempts_remaining = lock.remaining
+        log.info("face_decision", session_id=current.session_id, person_id=current.person_id,
+                 outcome=decision.outcome.value, distance=round(decision.distance, 4),
+                 threshold=decision.threshold, liveness=decision.liveness_detail,
+                 frame_count=len(request.frames), engine_ms=engine_ms, attempts_remaining=lock.remaining)
         if lock.locked_until is not None:
             response.locked_until.CopyFrom(timestamp(lock.locked_until))
         return response
@@ -159,6 +169,8 @@ async def _count_failure(ctx: IdentityContext, session: AsyncSession, caller: Ca
         session, current.person_id, current.device_id, current.session_id, now)
     for what, state in (("person", person), ("device", device)):
         if state.locked_until is not None:
+            log.warning("face_auth_locked_out", subject=what, person_id=current.person_id,
+                        locked_until=state.locked_until.isoformat())
             await ctx.audit.record(session, AuditRecord(
                 "LOCKED_OUT", caller.principal, now, person_id=current.person_id,
                 session_id=current.session_id, purpose=current.purpose.value,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medpay.identity.v1 import identity_pb2
@@ -9,6 +10,8 @@ from medpay_identity.adapters.audit import AuditRecord
 from medpay_identity.adapters.signing_keys import ALGORITHM
 from medpay_identity.usecases.context import IdentityContext, timestamp
 from medpay_kit.auth import Caller
+
+log = structlog.get_logger()
 
 
 async def get_signing_keys(ctx: IdentityContext) -> identity_pb2.GetSigningKeysResponse:
@@ -28,6 +31,7 @@ async def rotate_signing_key(ctx: IdentityContext, caller: Caller,
         new_id, previous_id = await ctx.keys.rotate(session, now)
         await ctx.audit.record(session, AuditRecord(
             "KEY_ROTATED", caller.principal, now, detail=f"{previous_id} -> {new_id}"))
+        log.info("signing_key_rotated", key_id=new_id, previous_key_id=previous_id)
         return identity_pb2.RotateSigningKeyResponse(key_id=new_id, previous_key_id=previous_id)
 
     return await ctx.idempotency.run(ctx.db, caller.key, "RotateSigningKey", request,
