@@ -49,7 +49,9 @@ async def refund(deps: Deps, caller: Caller, command: cmd.Refund,
             request_id=request.request_id, kind=command.kind,
             parts={"total": parts.total, "fund_pay": parts.fund_pay,
                    "account_pay": parts.account_pay, "cash_pay": parts.cash_pay,
-                   "line_nos": list(parts.returned_line_nos)},
+                   "line_nos": list(parts.returned_line_nos),
+                   "deductible_released": parts.release.deductible_used,
+                   "pooled_released": parts.release.pooled_paid},
             balance_after=balance_after, now=now)
         day = business_date(now)
         await hold_repo.add_settlement_row(session, SettlementRow(
