@@ -1,0 +1,85 @@
+"""Reading and paying bills (HIS: its hospital's; app: its own card's)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+
+from medpay.billing.v1 import billing_pb2 as pb
+from medpay_billing import convert
+from medpay_billing.adapters.rows import aware, decode_token, encode_token, page_size
+from medpay_billing.adapters.tables import bills
+from medpay_billing.domain.bill import BillStatus, require_payable
+from medpay_billing.usecases import payments
+from medpay_billing.usecases.deps import Deps
+from medpay_billing.usecases.scope import agreement_row, bill_for, bill_line_map
+from medpay_kit.auth import current_caller
+from medpay_kit.errors import DomainError
+
+B = bills.c
+
+
+async def bill_message(deps: Deps, bill_id: str) -> pb.Bill:
+    async with deps.db.read() as session:
+        row = (await session.execute(select(bills).where(B.bill_id == bill_id))).one()
+        return convert.bill(row, await bill_line_map(session, row.visit_id))
+
+
+async def get_bill(deps: Deps, request: pb.GetBillRequest) -> pb.GetBillResponse:
+    caller = current_caller()
+    async with deps.db.read() as session:
+        row = await bill_for(session, caller, request.bill_id)
+        return pb.GetBillResponse(bill=convert.bill(row, await bill_line_map(session, row.visit_id)))
+
+
+async def list_bills(deps: Deps, request: pb.ListBillsRequest) -> pb.ListBillsResponse:
+    caller = current_caller()
+    limit = page_size(request.page_size)
+    after = decode_token(request.page_token, 2)
+    query = select(bills).where(B.card_id == caller.scope)
+    if request.status:
+        query = query.where(B.status == convert.enum_name(pb.BillStatus, request.status, "status"))
+    if after is not None:
+        at = datetime.fromisoformat(after[0])
+        query = query.where(or_(B.issued_at < at, and_(B.issued_at == at, B.bill_id < after[1])))
+    async with deps.db.read() as session:
+        rows = (await session.execute(query.order_by(B.issued_at.desc(), B.bill_id.desc())
+                                      .limit(limit + 1))).all()
+        token = ""
+        if len(rows) > limit:
+            rows = rows[:limit]
+            token = encode_token(aware(rows[-1].issued_at).isoformat(), rows[-1].bill_id)  # type: ignore[union-attr]
+        out = [convert.bill(r, await bill_line_map(session, r.visit_id)) for r in rows]
+    return pb.ListBillsResponse(bills=out, next_page_token=token)
+
+
+async def pay_bill(deps: Deps, request: pb.PayBillRequest) -> pb.PayBillResponse:
+    caller = current_caller()
+    earlier = await deps.recall(caller, "PayBill", request, pb.PayBillResponse)
+    if earlier is not None:
+        return earlier
+    if len(request.payer_reference) > 128 or not request.payer_reference.isprintable():
+        raise DomainError("INVALID_ARGUMENT", "payer_reference is at most 128 printable characters",
+                          field="payer_reference")
+    async with deps.db.read() as session:
+        bill = await bill_for(session, caller, request.bill_id)
+        agreement = await agreement_row(session, bill.agreement_id)
+    require_payable(BillStatus(bill.status), bill.self_pay_due_fen)
+    payer = request.payer_reference.strip() or agreement.payer_reference
+    if not payer:
+        raise DomainError("INVALID_ARGUMENT", "payer_reference is required (the agreement has none)",
+                          field="payer_reference")
+    reference = await payments.claim(deps, bill)
+    if reference is None:
+        async with deps.db.read() as session:
+            fresh = await bill_for(session, caller, bill.bill_id)
+        require_payable(BillStatus(fresh.status), fresh.self_pay_due_fen)
+        raise DomainError("REQUEST_IN_PROGRESS", "a payment of this bill is in progress")
+    txn = await payments.charge(deps, bill.bill_id, reference, payer)
+    refusal = payments.channel_refusal(txn)
+    if refusal is not None:
+        raise refusal
+    response = pb.PayBillResponse(bill=await bill_message(deps, bill.bill_id))
+    await deps.remember(caller, "PayBill", request, response)
+    return response
