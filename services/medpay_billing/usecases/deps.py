@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 
+import structlog
 from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -85,6 +86,7 @@ class Deps:
     def crash_after(self, step: str) -> None:
         """TEST-ONLY fault hook (``test_crash_after``): die right after ``step`` persisted."""
         if self.settings.test_crash_after == step:
+            structlog.get_logger().warning("test_crash_hook_fired", step=step)
             os._exit(137)
 
 
