@@ -176,9 +176,13 @@ def test_the_server_answers_other_calls_while_it_analyses_faces(identity):
     import threading
 
     person = enrol(identity, "obama1")
-    frames = head_turns("obama1")
+    head_turns("obama1")  # frames made before measuring
     stub = identity_stub(identity, token=identity.app_token)
-    stub.GetSigningKeys(pb.GetSigningKeysRequest())  # channel warm
+    idle = []
+    for _ in range(10):
+        started = time.perf_counter()
+        stub.GetSigningKeys(pb.GetSigningKeysRequest())
+        idle.append((time.perf_counter() - started) * 1000)
     busy = threading.Event()
 
     def face_auths():
@@ -196,7 +200,8 @@ def test_the_server_answers_other_calls_while_it_analyses_faces(identity):
         time.sleep(0.01)
     worker.join()
     ms = sorted(x * 1000 for x in latencies)
-    print(f"\nGetSigningKeys during 3 face-auths: {len(ms)} calls, median {statistics.median(ms):.1f} ms, "
-          f"p90 {ms[int(len(ms) * 0.9)]:.1f} ms, max {ms[-1]:.1f} ms")
-    assert frames and len(ms) >= 10
-    assert statistics.median(ms) < 40
+    print(f"\nGetSigningKeys idle: median {statistics.median(idle):.1f} ms; during 3 face-auths: "
+          f"{len(ms)} calls, median {statistics.median(ms):.1f} ms, p90 {ms[int(len(ms) * 0.9)]:.1f} ms, "
+          f"max {ms[-1]:.1f} ms")
+    assert len(ms) >= 10
+    assert statistics.median(ms) < max(40.0, 3 * statistics.median(idle))

@@ -244,6 +244,8 @@ def test_each_rpc_admits_only_its_callers(identity, caller, rpc, message):
 
 
 def test_the_audit_trail_pages_newest_first(identity):
+    for _ in range(2):
+        face_auth(identity, enrol(identity, "obama1"), device_id="audit-phone")  # 4 events each
     first = op(identity).ListAuditEvents(pb.ListAuditEventsRequest(page_size=2))
     second = op(identity).ListAuditEvents(
         pb.ListAuditEventsRequest(page_size=2, page_token=first.next_page_token))
