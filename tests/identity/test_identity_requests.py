@@ -75,6 +75,8 @@ def refusal(call) -> tuple[grpc.StatusCode, str, str]:
     (dict(id_number=id_number(1)[:-1] + ("0" if id_number(1)[-1] != "0" else "1")), "INVALID_ID_NUMBER"),
     (dict(id_number="610103198502300014"), "INVALID_ID_NUMBER"),  # 30 February
     (dict(name=""), "INVALID_ARGUMENT"),
+    (dict(consent=pb.Consent(given=True, consent_ref="F-7", given_at={"seconds": 4_000_000_000})),
+     "INVALID_ARGUMENT"),
     (dict(reference_photo=large_payload(4 * 1024 * 1024 + 1)), "IMAGE_TOO_LARGE"),
     (dict(reference_photo=bytes(range(256)) * 40), "IMAGE_INVALID"),
     (dict(reference_photo=truncated(photo("obama1"))), "IMAGE_INVALID"),

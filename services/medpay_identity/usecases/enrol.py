@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC
+from datetime import UTC, timedelta
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +20,7 @@ log = structlog.get_logger()
 
 MAX_NAME = 64
 MAX_CONSENT_REF = 64
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 async def enrol_person(ctx: IdentityContext, caller: Caller,
@@ -50,6 +51,9 @@ async def enrol_person(ctx: IdentityContext, caller: Caller,
         now = ctx.clock.now()
         consent_at = (request.consent.given_at.ToDatetime(tzinfo=UTC)
                       if request.consent.HasField("given_at") else now)
+        if consent_at > now + CLOCK_SKEW:
+            raise DomainError("INVALID_ARGUMENT", "the consent cannot be given in the future",
+                              field="consent.given_at")
         person_id = await ctx.persons.find_id(session, id_number)
         if person_id is None:
             person_id = f"per_{secrets.token_hex(16)}"
