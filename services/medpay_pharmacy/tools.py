@@ -96,7 +96,7 @@ def import_catalogue(args: argparse.Namespace) -> int:
             batch = items[start:start + args.batch]
             try:
                 reply = stub.ImportCatalogue(pb.ImportCatalogueRequest(
-                    request_id=f"catalogue-{args.institution}-{digest}-{start}",
+                    request_id=f"catalogue-{args.institution}-{digest}-{args.batch}-{start}",
                     institution_code=args.institution, items=batch), timeout=60)
             except grpc.RpcError as exc:
                 info = mapping_error(exc)

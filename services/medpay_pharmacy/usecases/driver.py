@@ -22,8 +22,6 @@ from medpay_pharmacy.adapters import settlements as repo
 from medpay_pharmacy.domain.basket import PricedLine
 from medpay_pharmacy.domain.settlement import Status, Step, business_date
 from medpay_pharmacy.usecases.deps import Deps
-from medpay_pharmacy.usecases.presettle import resolve_request_id
-from medpay_pharmacy.usecases.sale import remember_context
 
 log = structlog.get_logger()
 
@@ -64,12 +62,12 @@ class Driver:
         return row
 
     async def drive(self, settlement_id: str, owner: str, *, live: bool,
-                    payer_reference: str = "", qr_payload: str = "") -> Row:
+                    payer_reference: str = "") -> Row:
         """Take the settlement as far as it goes; unknown outcomes raise with it PENDING."""
         row = await self.load(settlement_id)
         try:
             if row.step == Step.INTENT:
-                row = await self._authorize(row, owner, live, qr_payload)
+                row = await self._authorize(row, owner, live)
             if row.step == Step.AUTHORIZED:
                 row = await self._charge(row, owner, live, payer_reference)
             if row.step == Step.CHARGING:
@@ -104,23 +102,11 @@ class Driver:
             log.warning("test_crash_hook_fired", step=step)
             os._exit(137)  # TEST-ONLY fault injection, see PharmacySettings
 
-    async def _authorize(self, row: Row, owner: str, live: bool, qr_payload: str) -> Row:
+    async def _authorize(self, row: Row, owner: str, live: bool) -> Row:
         code = row.institution_code
-        if not row.payment_context_id:
-            if not (live and qr_payload):
-                return await self._fail(row, owner, "INTERNAL",
-                                        "the settlement was interrupted before authorization")
-            try:
-                context = await self._d.card.resolve_qr(
-                    resolve_request_id(code, row.request_id, "Settle"), qr_payload, code)
-            except DomainError as exc:
-                if exc.reason in UNKNOWN:
-                    raise pending_error(row, exc) from None
-                return await self._fail(row, owner, exc.reason, exc.message)
-            await remember_context(self._d, code, context)
-            row = await self._save(row, owner, payment_context_id=context.payment_context_id,
-                                   masked_name=context.masked_name,
-                                   insurance_type=context.insurance_type)
+        if not row.payment_context_id:  # Settle writes the context with the intent
+            return await self._fail(row, owner, "INTERNAL",
+                                    "the settlement has no payment context")
         try:
             auth = await self._d.card.authorize(
                 f"{row.settlement_id}:authorize", row.payment_context_id, code, row.level,

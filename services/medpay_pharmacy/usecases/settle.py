@@ -25,7 +25,14 @@ from medpay_pharmacy.adapters import settlements as repo
 from medpay_pharmacy.domain.settlement import Status, Step, business_date
 from medpay_pharmacy.usecases.deps import Deps, new_id, new_lease_owner
 from medpay_pharmacy.usecases.driver import Driver, lines_json
-from medpay_pharmacy.usecases.sale import MAX_PAYER_REFERENCE, check_payment, context_row, price
+from medpay_pharmacy.usecases.presettle import resolve_request_id
+from medpay_pharmacy.usecases.sale import (
+    MAX_PAYER_REFERENCE,
+    check_payment,
+    context_row,
+    price,
+    remember_context,
+)
 
 log = structlog.get_logger()
 
@@ -58,8 +65,7 @@ class Settle:
                               "this request_id was already used for a different settlement")
         if owner is not None:
             row = await self._driver.drive(row.settlement_id, owner, live=True,
-                                           payer_reference=request.payer_reference,
-                                           qr_payload=request.qr_payload)
+                                           payer_reference=request.payer_reference)
         else:
             row = await self.await_outcome(row, request)
         return await self.outcome(row)
@@ -68,11 +74,16 @@ class Settle:
         """Insert the PENDING intent; a twin that got there first wins (owner None)."""
         code = caller.scope
         pharmacy, lines = await price(self._d, code, request.lines)
-        masked, scheme, context_id = "", 0, ""
         if request.WhichOneof("payment") == "payment_context_id":
             context = await context_row(self._d, request.payment_context_id, code)
             masked, scheme = context.masked_name, context.insurance_type
             context_id = context.payment_context_id
+        else:  # exchanging the QR code moves no money: a bad code leaves no row behind
+            resolved = await self._d.card.resolve_qr(
+                resolve_request_id(code, request.request_id, "Settle"), request.qr_payload, code)
+            await remember_context(self._d, code, resolved)
+            masked, scheme = resolved.masked_name, resolved.insurance_type
+            context_id = resolved.payment_context_id
         now = self._d.now()
         owner = new_lease_owner()
         try:
@@ -119,8 +130,7 @@ class Settle:
                 if claimed:
                     return await self._driver.drive(
                         row.settlement_id, owner, live=request is not None,
-                        payer_reference=request.payer_reference if request else "",
-                        qr_payload=request.qr_payload if request else "")
+                        payer_reference=request.payer_reference if request else "")
             if time.monotonic() >= give_up:
                 break
             await asyncio.sleep(delay)
