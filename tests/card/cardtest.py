@@ -74,22 +74,28 @@ def line(no: int, cls: str, price: str, qty: str = "1", cap: str = "",
                                price_cap=cap, pre_self_pay_ratio_bp=ratio)
 
 
+_pg: dict[str, tuple] = {}
+
+
 def query(stack, sql: str) -> list[tuple]:
     """Run one read-only SQL statement against the card database (for invariant checks)."""
     url = stack.services["card"].env["MEDPAY_CARD_DATABASE_URL"]
     if url.startswith("sqlite"):
         with sqlite3.connect(url.split(":///", 1)[1]) as conn:
             return list(conn.execute(sql).fetchall())
-    import asyncpg
+    if url not in _pg:  # one connection per test database, kept for the process
+        import asyncpg
 
-    async def run() -> list[tuple]:
-        conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
-        try:
-            return [tuple(r) for r in await conn.fetch(sql)]
-        finally:
-            await conn.close()
-
-    return asyncio.run(run())
+        for loop, conn in _pg.values():
+            loop.run_until_complete(conn.close())
+            loop.close()
+        _pg.clear()
+        loop = asyncio.new_event_loop()
+        conn = loop.run_until_complete(
+            asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://")))
+        _pg[url] = (loop, conn)
+    loop, conn = _pg[url]
+    return [tuple(r) for r in loop.run_until_complete(conn.fetch(sql))]
 
 
 def ledger_problems(stack) -> list[str]:
