@@ -18,6 +18,7 @@ from cardtest import (
     as_service,
     ledger_problems,
     line,
+    operator,
     pb,
     rid,
     start_card,
@@ -106,3 +107,17 @@ def test_a_pharmacy_and_a_hospital_at_the_same_instant_never_pass_the_yearly_cap
     assert counter.pooled_fund_paid.amount_fen == 200_000
     assert counter.deductible_used.amount_fen == 20_000
     assert ledger_problems(issuer) == []
+
+
+def test_an_operator_and_the_app_suspending_at_once_both_succeed(issuer):
+    holder = Holder(issuer)
+    stubs = [operator(issuer) if i % 2 else holder.app for i in range(10)]
+    start = threading.Barrier(10)
+
+    def suspend(i: int) -> int:
+        start.wait()
+        return stubs[i].SuspendCard(pb.SuspendCardRequest(request_id=rid(), card_id=holder.card_id,
+                                                          reason="lost"), timeout=30).card.status
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        assert set(pool.map(suspend, range(10))) == {pb.CARD_STATUS_SUSPENDED}

@@ -158,12 +158,15 @@ async def reissue_card(deps: Deps, caller: Caller, command: cmd.ReissueCard,
             earlier = await deps.idem.recall(session, namespace, "ReissueCard", request.request_id,
                                              request, card_pb2.ReissueCardResponse)
             if earlier is None:
-                old = await _card_to_replace(session, caller, command.card_id)
-                if not await card_repo.set_status(session, old.card_id, expected=old.status,
+                for _ in range(3):  # e.g. suspended meanwhile: replace it as it is now
+                    old = await _card_to_replace(session, caller, command.card_id)
+                    if await card_repo.set_status(session, old.card_id, expected=old.status,
                                                   status=cards.replace(old.status),
                                                   reason="re-issued", by=cards.BY_APP,
                                                   now=deps.now()):
-                    raise DomainError("CARD_REVOKED", "the card changed while being re-issued")
+                        break
+                else:
+                    raise DomainError("REQUEST_IN_PROGRESS", "the card keeps changing; try again")
                 card = _new_card(deps, insured, old.insurance_type, command.device_id, old.card_id)
                 await card_repo.insert(session, card)
                 earlier = card_pb2.ReissueCardResponse(

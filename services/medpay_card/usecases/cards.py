@@ -45,15 +45,16 @@ async def change_status(deps: Deps, caller: Caller, method: str, command: cmd.Ch
     by = cards.BY_APP if caller.kind == CallerKind.APP else cards.BY_OPERATOR
 
     async def work(session: AsyncSession):  # type: ignore[no-untyped-def]
-        card = await card_for(session, caller, command.card_id)
-        status = _transition(method, card.status, card, by)
-        if status != card.status:
-            changed = await card_repo.set_status(session, card.card_id, expected=card.status,
-                                                 status=status, reason=command.reason, by=by,
-                                                 now=deps.now())
-            if not changed:
-                raise DomainError("REQUEST_IN_PROGRESS", "the card changed meanwhile; try again")
+        for _ in range(3):  # a concurrent change wins the guarded update: re-read and re-apply
             card = await card_for(session, caller, command.card_id)
+            status = _transition(method, card.status, card, by)
+            if status == card.status or await card_repo.set_status(
+                    session, card.card_id, expected=card.status, status=status,
+                    reason=command.reason, by=by, now=deps.now()):
+                break
+        else:
+            raise DomainError("REQUEST_IN_PROGRESS", "the card keeps changing; try again")
+        card = await card_for(session, caller, command.card_id)
         return response_type(card=await _render(deps, session, card))
 
     return await deps.idem.run(deps.db, caller.key, method, request, response_type, work)
