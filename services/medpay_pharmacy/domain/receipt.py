@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 
 from medpay_kit.money import fen_to_yuan_text
 
 WIDTH = 44
+TITLE = "医保移动支付结算单 SETTLEMENT"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +62,16 @@ class Slip:
     refunds: list[SlipRefund] = field(default_factory=list)
 
 
+def _width(text: str) -> int:
+    """Columns on a till printer: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 def _row(label: str, value: str) -> str:
-    return f"{label}{value.rjust(max(1, WIDTH - len(label)))}"
+    gap = WIDTH - _width(label) - _width(value)
+    if gap >= 1:
+        return f"{label}{' ' * gap}{value}"
+    return f"{label}\n{' ' * max(0, WIDTH - _width(value))}{value}"
 
 
 def _yuan(fen: int) -> str:
@@ -71,7 +81,7 @@ def _yuan(fen: int) -> str:
 def render(slip: Slip) -> str:
     rule = "-" * WIDTH
     out = [
-        "医保移动支付结算单  SETTLEMENT".center(WIDTH).rstrip(), rule,
+        " " * ((WIDTH - _width(TITLE)) // 2) + TITLE, rule,
         _row("Pharmacy", slip.pharmacy), _row("Till", slip.terminal_id),
         _row("Settlement", slip.settlement_id), _row("Msg id", slip.request_id),
         _row("Business date", slip.business_date), _row("Time", slip.settled_at),
