@@ -47,14 +47,13 @@ test: $(GENERATED) certs
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 run: $(GENERATED) certs
-	@echo "make run: the four services arrive with their issues; the echo service runs now."
-	$(PY) -m medpay_echo
+	$(PY) -m medpay_cli.main run
 
 demo: $(GENERATED) certs
-	@echo "make demo: the end-to-end story needs the four services (not built yet)." && exit 1
+	$(PY) -m medpay_cli.main demo
 
 bench: $(GENERATED) certs
-	@echo "make bench: the settlement benchmark needs the card and pharmacy services (not built yet)." && exit 1
+	$(PY) tests/bench/bench.py
 
 clean:
 	rm -rf services/medpay var .pytest_cache .ruff_cache
