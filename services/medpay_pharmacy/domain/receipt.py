@@ -71,7 +71,8 @@ def _row(label: str, value: str) -> str:
     gap = WIDTH - _width(label) - _width(value)
     if gap >= 1:
         return f"{label}{' ' * gap}{value}"
-    return f"{label}\n{' ' * max(0, WIDTH - _width(value))}{value}"
+    chunks = [value[i:i + WIDTH] for i in range(0, len(value), WIDTH)] or [""]
+    return "\n".join([label, *(" " * max(0, WIDTH - _width(c)) + c for c in chunks)])
 
 
 def _yuan(fen: int) -> str:
