@@ -5,7 +5,8 @@ a request id derived from the settlement id, so driving the same settlement agai
 retry after a crash, or the recovery loop) repeats the same calls and converges. Once the
 cash charge has been sent it is never abandoned blindly: the channel is queried first.
 Live, a hold whose charge was never sent is charged; in recovery it is voided (the till
-has long given up on it).
+has long given up on it), whether or not there was cash to charge. Once the cash has
+been collected the settlement is always completed (captured), never abandoned.
 """
 
 from __future__ import annotations
@@ -127,11 +128,11 @@ class Driver:
         return row
 
     async def _charge(self, row: Row, owner: str, live: bool, payer_reference: str) -> Row:
-        if row.cash_pay_fen == 0:
-            return await self._save(row, owner, step=Step.CHARGED)
-        if not live:
+        if not live:  # the till gave up on it long ago: never charge or book it now
             return await self._unwind(row, owner, "INTERNAL",
                                       "the settlement was interrupted before the cash part was charged")
+        if row.cash_pay_fen == 0:
+            return await self._save(row, owner, step=Step.CHARGED)
         reference = charge_reference(row.settlement_id)
         now = self._d.now()
         async with self._d.db.write() as session:
