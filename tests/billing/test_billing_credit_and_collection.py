@@ -23,6 +23,12 @@ pytestmark = pytest.mark.db
 DAY = 86_400
 
 
+@pytest.fixture(scope="module")
+def world(own_world):
+    """This module moves its stack's clock by days: it has a stack of its own."""
+    return own_world
+
+
 def wait_until(check, timeout: float = 15.0):
     deadline = time.monotonic() + timeout
     while True:
