@@ -22,7 +22,8 @@ from support.insured import Insured, account, card_stub, insured_with_card, star
 
 TIER2 = ins.INSTITUTION_LEVEL_TIER2
 CLASS = {"A": ins.ITEM_CLASS_A, "B": ins.ITEM_CLASS_B, "C": ins.ITEM_CLASS_C}
-FAST = {"collection_interval_s": "0.5", "recovery_interval_s": "0.5", "event_poll_s": "0.1"}
+FAST = {"collection_interval_s": "0.5", "recovery_interval_s": "0.5", "event_poll_s": "0.1",
+        "device_cache_ttl_s": "1"}
 _codes = itertools.count(1)
 
 

@@ -112,3 +112,18 @@ def test_unknown_or_forged_credentials_are_refused(two):
     # the app's static test key of other services means nothing to billing
     stub = billing_stub(world.stack, world.stack.app_token)
     assert reason_of(lambda: stub.ListBills(pb.ListBillsRequest(), timeout=10)) == "UNAUTHENTICATED"
+
+
+def test_a_revoked_card_stops_working_within_the_cache_window(world):
+    from medpay.card.v1 import card_pb2
+    from support.insured import card_stub
+
+    hospital = world.hospital()
+    person = world.insured()
+    world.enrol(person, hospital)
+    app = world.app(person)
+    assert app.ListBills(pb.ListBillsRequest(), timeout=10).bills == []
+    card_stub(world.stack, token=world.stack.operator_token).RevokeCard(card_pb2.RevokeCardRequest(
+        request_id=rid(), card_id=person.card_id, reason="phone lost"), timeout=10)
+    time.sleep(1.3)  # device_cache_ttl_s is 1 s in these tests (at most 30 s in production)
+    assert reason_of(lambda: app.ListBills(pb.ListBillsRequest(), timeout=10)) == "UNAUTHENTICATED"

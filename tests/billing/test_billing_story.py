@@ -15,6 +15,8 @@ from billing_world import EventWatcher, line, rid, slot
 from medpay.billing.v1 import billing_pb2 as pb
 from medpay.card.v1 import card_pb2
 from medpay.common.v1 import insurance_pb2 as ins
+from medpay_kit.client import error_reason
+from support.insured import qr_code
 
 pytestmark = pytest.mark.db
 
@@ -109,6 +111,49 @@ def test_a_visit_from_face_auth_to_paid_bill(world):
         print_bill(paid)
     finally:
         watcher.stop()
+
+
+def test_a_walk_in_opens_with_the_qr_code_and_the_his_pages_its_visits(world):
+    hospital = world.hospital()
+    person = world.insured()
+    world.enrol(person, hospital)
+    qr = qr_code(world.stack, person)
+    request = pb.OpenVisitRequest(request_id=rid("open-qr"), qr_payload=qr, department="ER01")
+    visit = hospital.his.OpenVisit(request, timeout=20).visit
+    assert visit.card_id == person.card_id and visit.department == "ER01"
+    assert visit.medical_type == ins.MEDICAL_TYPE_OUTPATIENT  # unset means outpatient
+    assert hospital.his.OpenVisit(request, timeout=20).visit == visit  # a retry replays
+    with pytest.raises(Exception) as err:
+        world.open_visit(hospital, person, qr_payload=qr)  # a QR code is single-use
+    assert error_reason(err.value) == "QR_ALREADY_USED"
+
+    opened = [visit.visit_id] + [world.open_visit(hospital, person).visit_id for _ in range(4)]
+    seen, token = [], ""
+    while True:
+        page = hospital.his.ListVisits(pb.ListVisitsRequest(page_size=2, page_token=token), timeout=10)
+        seen += [v.visit_id for v in page.visits]
+        token = page.next_page_token
+        if not token:
+            break
+    assert seen == opened[::-1]  # newest first, each exactly once
+    today = hospital.his.ListVisits(pb.ListVisitsRequest(
+        opened_date=_business_date(visit.opened_at), status=pb.VISIT_STATUS_OPEN), timeout=10)
+    assert len(today.visits) == 5
+
+
+def test_a_bill_with_nothing_to_pay_is_issued_paid(world):
+    hospital = world.hospital()
+    person = world.insured(balance_fen=100_000)
+    world.enrol(person, hospital)
+    visit = world.open_visit(hospital, person)
+    world.post(hospital, visit.visit_id, line("A1", "250101001", "A", "8.00"))  # the account pays it all
+    closed = world.close(hospital, visit.visit_id)
+    assert closed.bill.split.cash_pay.amount_fen == 0 and closed.bill.status == pb.BILL_STATUS_PAID
+    assert closed.bill.split.account_pay.amount_fen == 800
+    assert world.agreement(person, hospital).used.amount_fen == 0
+    empty = world.open_visit(hospital, person)
+    nothing = world.close(hospital, empty.visit_id)  # a visit with no charges closes without a bill
+    assert nothing.visit.status == pb.VISIT_STATUS_CLOSED and not nothing.HasField("bill")
 
 
 def _business_date(ts) -> str:
