@@ -75,9 +75,18 @@ async def _estimate(deps: Deps, visit, agreement, lines) -> tuple[int, int]:  # 
 
 
 async def _fresh_visit(session: AsyncSession, caller: Caller, visit_id: str, version: int):  # type: ignore[no-untyped-def]
+    """The visit, still OPEN with the lines the estimate saw, locked for this transaction.
+
+    The guarded UPDATE comes first, so a concurrent CloseVisit (OPEN → CLOSING) and this
+    change are ordered: either the lines go in before the close, or the call is refused.
+    Locks are taken visit first, agreement second, as CloseVisit does.
+    """
     visit = await visit_for(session, caller, visit_id)
     require_open(VisitStatus(visit.status))
-    if visit.lines_version != version:
+    bumped = await session.execute(update(visits).where(
+        V.visit_id == visit_id, V.status == VisitStatus.OPEN.value, V.lines_version == version)
+        .values(lines_version=version + 1))
+    if bumped.rowcount != 1:
         raise _Stale
     return visit
 
@@ -118,7 +127,6 @@ async def post_charges(deps: Deps, request: pb.PostChargesRequest) -> pb.PostCha
                      "cancelled": False, "refunded": False, "posted_at": now} for n in numbered])
                 await session.execute(update(visits).where(V.visit_id == fresh.visit_id).values(
                     reserved_fen=expected, charged_total_fen=total,
-                    lines_version=V.lines_version + 1,
                     next_line_no=fresh.next_line_no + len(numbered)))
             agreement = await agreement_row(session, fresh.agreement_id)
             log.info("charges_posted", visit_id=fresh.visit_id, accepted=len(numbered),
@@ -160,7 +168,7 @@ async def cancel_charge(deps: Deps, request: pb.CancelChargeRequest) -> pb.Cance
                 L.visit_id == fresh.visit_id, L.his_line_id == request.his_line_id)
                 .values(cancelled=True))
             await session.execute(update(visits).where(V.visit_id == fresh.visit_id).values(
-                reserved_fen=expected, charged_total_fen=total, lines_version=V.lines_version + 1))
+                reserved_fen=expected, charged_total_fen=total))
             agreement = await agreement_row(session, fresh.agreement_id)
             log.info("charge_withdrawn", visit_id=fresh.visit_id, expected_self_pay_fen=expected)
             return pb.CancelChargeResponse(

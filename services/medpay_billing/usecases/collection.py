@@ -69,13 +69,15 @@ async def _mark_overdue(deps: Deps, today: date) -> None:
                 overdue=True, status=status_after_overdue(BillStatus(bill.status)).value))
             if moved.rowcount != 1:
                 continue
+            # lock order as everywhere: bill, agreement, then the hospital's event counter
+            agreement = await agreement_row(session, bill.agreement_id)
+            new = after_overdue(AgreementStatus(agreement.status))
+            suspended = await credit.set_status(session, agreement.agreement_id, agreement.status,
+                                                new.value, now)
             await events.append(session, bill.institution_code, "OVERDUE", now,
                                 visit_id=bill.visit_id, bill_id=bill.bill_id,
                                 agreement_id=bill.agreement_id)
-            agreement = await agreement_row(session, bill.agreement_id)
-            new = after_overdue(AgreementStatus(agreement.status))
-            if await credit.set_status(session, agreement.agreement_id, agreement.status,
-                                       new.value, now):
+            if suspended:
                 await events.append(session, bill.institution_code, "AGREEMENT_SUSPENDED", now,
                                     agreement_id=agreement.agreement_id)
         await deps.bell.ring()

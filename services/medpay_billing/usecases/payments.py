@@ -45,7 +45,8 @@ async def claim(deps: Deps, bill: Row, *, auto_debit_on: str = "") -> str | None
     async with deps.db.write() as session:
         result = await session.execute(update(bills).where(
             B.bill_id == bill.bill_id, B.paying_reference.is_(None),
-            B.payment_attempts == bill.payment_attempts, B.self_pay_due_fen > 0).values(**values))
+            B.payment_attempts == bill.payment_attempts,
+            B.self_pay_due_fen == bill.self_pay_due_fen).values(**values))
     return reference if result.rowcount == 1 else None
 
 

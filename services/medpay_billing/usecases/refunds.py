@@ -131,28 +131,43 @@ async def drive_refund(deps: Deps, refund_id: str, owner: str) -> None:
     await _complete(deps, row, owner)
 
 
+class _NotNow(Exception):
+    """The step cannot be recorded now (lease lost, or a payment of the bill in flight)."""
+
+
 async def _issuer_done(deps: Deps, row, owner: str, refunded: split_pb2.ClaimSplit) -> bool:  # type: ignore[no-untyped-def]
     now = deps.now()
-    async with deps.db.write() as session:
-        bill = (await session.execute(select(bills).where(B.bill_id == row.bill_id))).one()
-        if bill.paying_reference is not None:
-            return False  # a payment is in flight: recovery finishes the refund after it
-        written_off, returned = split_cash_refund(refunded.cash_pay.amount_fen, bill.self_pay_due_fen)
-        fenced = await session.execute(update(refunds).where(
-            R.refund_id == row.refund_id, R.status == "PENDING", R.lease_owner == owner).values(
-            step="ISSUER_DONE", refunded=refunded.SerializeToString(), written_off_fen=written_off,
-            returned_fen=returned, lease_until=deps.lease_until()))
-        if fenced.rowcount != 1:
-            return False
-        if written_off:
-            await session.execute(update(bills).where(B.bill_id == bill.bill_id).values(
-                self_pay_due_fen=bill.self_pay_due_fen - written_off))
-            await credit.shift(session, bill.agreement_id, -written_off, now)
-            await lift_suspension(session, bill.agreement_id, now)
-        line_ids = json.loads(row.his_line_ids)
-        await session.execute(update(charge_lines).where(
-            L.visit_id == row.visit_id, L.his_line_id.in_(line_ids)).values(refunded=True))
+    try:
+        async with deps.db.write() as session:
+            await _record_issuer_refund(session, row, owner, refunded, now, deps)
+    except _NotNow:
+        return False
     return True
+
+
+async def _record_issuer_refund(session, row, owner: str, refunded, now, deps: Deps) -> None:  # type: ignore[no-untyped-def]
+    bill = (await session.execute(select(bills).where(B.bill_id == row.bill_id))).one()
+    written_off, returned = split_cash_refund(refunded.cash_pay.amount_fen, bill.self_pay_due_fen)
+    fenced = await session.execute(update(refunds).where(
+        R.refund_id == row.refund_id, R.status == "PENDING", R.lease_owner == owner).values(
+        step="ISSUER_DONE", refunded=refunded.SerializeToString(), written_off_fen=written_off,
+        returned_fen=returned, lease_until=deps.lease_until()))
+    if fenced.rowcount != 1:
+        raise _NotNow
+    if written_off:
+        # guarded on what was read: a payment claimed meanwhile (it charges the old amount)
+        # makes this step wait; recovery repeats it once that payment is recorded
+        moved = await session.execute(update(bills).where(
+            B.bill_id == bill.bill_id, B.paying_reference.is_(None),
+            B.self_pay_due_fen == bill.self_pay_due_fen).values(
+            self_pay_due_fen=bill.self_pay_due_fen - written_off))
+        if moved.rowcount != 1:
+            raise _NotNow
+        await credit.shift(session, bill.agreement_id, -written_off, now)
+        await lift_suspension(session, bill.agreement_id, now)
+    line_ids = json.loads(row.his_line_ids)
+    await session.execute(update(charge_lines).where(
+        L.visit_id == row.visit_id, L.his_line_id.in_(line_ids)).values(refunded=True))
 
 
 async def _complete(deps: Deps, row, owner: str) -> None:  # type: ignore[no-untyped-def]
