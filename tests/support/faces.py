@@ -3,7 +3,7 @@
 The photos live in ``tests/data/faces`` (see its PROVENANCE.md). Helpers here build the
 awkward inputs: two faces in one picture, a face too small, a cut JPEG, other formats,
 a huge non-image payload, a PNG whose header claims absurd dimensions, and synthetic
-head-turn frames for the liveness checks (:func:`turned`).
+head-turn frames for the liveness checks (``turned``, from ``medpay_cli.camera``).
 """
 
 from __future__ import annotations
@@ -13,16 +13,13 @@ import io
 import struct
 import zlib
 from pathlib import Path
-from typing import Literal
 
-import dlib
-import numpy as np
 from PIL import Image
 
-FACES = Path(__file__).resolve().parents[1] / "data" / "faces"
+from medpay_cli.camera import TURN_STRENGTH, turned  # noqa: F401 - re-exported for the tests
+from medpay_kit.personal import check_character
 
-#: the warp strength at which obama1..3 turn clearly and still match themselves
-TURN_STRENGTH = 0.22
+FACES = Path(__file__).resolve().parents[1] / "data" / "faces"
 
 
 def photo(name: str) -> bytes:
@@ -86,65 +83,9 @@ def png_claiming(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
 
 
-@functools.cache
-def _detector() -> dlib.fhog_object_detector:
-    return dlib.get_frontal_face_detector()
-
-
-def _smoothstep(t: np.ndarray) -> np.ndarray:
-    t = np.clip(t, 0.0, 1.0)
-    return t * t * (3 - 2 * t)
-
-
-def turned(data: bytes, direction: Literal["left", "right"], strength: float = TURN_STRENGTH) -> bytes:
-    """A synthetic frame of the person in ``data`` turning their head to ``direction``.
-
-    ``direction`` is the person's own left or right (an un-mirrored camera). When a head
-    turns, the nose, mouth and chin, which stand in front of the eyes, swing sideways
-    more than the eyes do. This warp imitates that in 2-D: it shifts pixels horizontally
-    by ``strength x half the face width x w(u, v)``, where ``(u, v)`` are coordinates
-    relative to the detected face box (0 at its centre, 1 at its edge) and
-    ``w = exp(-(u / 0.7)^2) x rise(v) x fall(v)``: zero at and above the eyes
-    (``v <= -0.25``), full from the nose base (``v = 0.05``) down to the mouth
-    (``v = 0.6``), back to zero under the chin (``v = 1``), fading sideways. The eyes stay
-    where they are; the nose moves toward the image's right for ``"left"`` (positive
-    :func:`~medpay_identity.domain.face.estimate_yaw`) and toward its left for ``"right"``.
-
-    Crude by design, and validated by the tests rather than trusted: at strength 0.22 the
-    dlib engine sees obama1..3 turn by 0.15-0.25 of yaw and still match their own frontal
-    photo (distance below 0.45).
-    """
-    img = _open(data)
-    pixels = np.asarray(img, dtype=np.float32)
-    faces = _detector()(np.asarray(img), 1)
-    if len(faces) != 1:
-        raise ValueError(f"turned() needs exactly one face, found {len(faces)}")
-    face = faces[0]
-    cx, cy = (face.left() + face.right()) / 2, (face.top() + face.bottom()) / 2
-    half_w, half_h = face.width() / 2, face.height() / 2
-    height, width = pixels.shape[:2]
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    u, v = (xs - cx) / half_w, (ys - cy) / half_h
-    rise = _smoothstep((v + 0.25) / 0.30)
-    fall = 1 - _smoothstep((v - 0.6) / 0.4)
-    shift = half_w * np.exp(-((u / 0.7) ** 2)) * rise * fall
-    sign = 1.0 if direction == "left" else -1.0
-    source_x = xs - sign * strength * shift  # inverse map: where each output pixel comes from
-    x0 = np.floor(source_x).astype(int)
-    frac = (source_x - x0)[..., None]
-    rows = np.arange(height)[:, None]
-    left_px = pixels[rows, np.clip(x0, 0, width - 1)]
-    right_px = pixels[rows, np.clip(x0 + 1, 0, width - 1)]
-    out = left_px * (1 - frac) + right_px * frac
-    return _jpeg(Image.fromarray(out.round().clip(0, 255).astype(np.uint8)))
-
-
 # ----- identity through the real service ------------------------------------------------------
 # Helpers for any test that needs identity: real ID numbers, an enrolled person, a real
 # assertion from the counter fallback, and face-auth frames answering a challenge.
-
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-
 
 def id_number(n: int, region: str = "610103") -> str:
     """A valid 18-character resident ID number (GB 11643 check character), distinct for each
@@ -153,7 +94,7 @@ def id_number(n: int, region: str = "610103") -> str:
 
     born = _dt.date(1950, 1, 1) + _dt.timedelta(days=(n // 1000) % 25_000)
     first17 = f"{region}{born:%Y%m%d}{n % 1000:03d}"
-    return first17 + "10X98765432"[sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True)) % 11]
+    return first17 + check_character(first17)
 
 
 def random_id_number() -> str:

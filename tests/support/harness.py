@@ -151,6 +151,7 @@ class Stack:
             f"{prefix}LOG_FORMAT": "json",
             f"{prefix}TRACE_FILE": str(self.workdir / f"{name}.spans.jsonl"),
             f"{prefix}CLOCK_OFFSET_FILE": str(self.clock_file),
+            f"{prefix}KEYRING_FILE": str(self.workdir / "keys" / f"{name}.json"),
         })
         for peer in PEERS.get(name, ()):
             if peer in self.services:

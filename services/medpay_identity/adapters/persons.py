@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from medpay_identity.adapters.tables import face_templates, persons
 from medpay_identity.domain.face import EMBEDDING_SIZE
-from medpay_identity.domain.id_number import mask_name
 from medpay_kit.keyring import Keyring
+from medpay_kit.personal import mask_name
 
 _PACK = struct.Struct(f"<{EMBEDDING_SIZE}d")
 ENGINE_NAME = "dlib-resnet-v1"

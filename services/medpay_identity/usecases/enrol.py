@@ -10,11 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from medpay.identity.v1 import identity_pb2
 from medpay_identity.adapters.audit import AuditRecord
-from medpay_identity.domain.id_number import normalise_id_number
 from medpay_identity.usecases.context import IdentityContext, timestamp
 from medpay_kit.auth import Caller
 from medpay_kit.errors import DomainError
 from medpay_kit.idempotency import check_request_id
+from medpay_kit.personal import normalise_id_number
 
 log = structlog.get_logger()
 

@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from medpay.identity.v1 import identity_pb2
 from medpay_identity.adapters.audit import AuditRecord
 from medpay_identity.domain.decision import FRAME_REFUSALS, Decision, FrameRefused, decide
-from medpay_identity.domain.id_number import normalise_id_number
 from medpay_identity.domain.liveness import random_challenge
 from medpay_identity.domain.lockout import LockState, strictest
 from medpay_identity.domain.session import FaceSession, Method, SessionState
@@ -35,6 +34,7 @@ from medpay_identity.usecases.convert import (
 from medpay_kit.auth import Caller
 from medpay_kit.errors import DomainError
 from medpay_kit.idempotency import check_request_id
+from medpay_kit.personal import normalise_id_number
 
 log = structlog.get_logger()
 
