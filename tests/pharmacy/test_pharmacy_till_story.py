@@ -1,6 +1,6 @@
 """The whole till story through real identity, card and pharmacy processes.
 
-An insured person is enrolled and imported, gets a card through the counter path, shows a
+An insured person is enrolled and imported, gets a card after face-auth in the app, shows a
 QR code; the till pre-settles, settles, cancels, refunds lines and reconciles the day to
 zero difference with the service and the issuer.
 """
@@ -68,7 +68,7 @@ def totals_of(rows: list[pb.DetailRow]) -> pb.ReconcileTotals:
 
 def test_the_whole_till_story(world):
     till = world.pharmacy()
-    person = world.insured(balance_fen=100_000)
+    person = world.insured(balance_fen=100_000, via="face")  # the card issued after face-auth
     before = world.balance(person)
 
     pre = till.presettle(world.qr(person), lines=STORY)

@@ -8,7 +8,8 @@ services, as the people involved would do it:
 2. the operator imports them into **card** (``ImportInsured``) linked to that identity
    person, with an opening personal-account balance;
 3. the counter confirms their identity (``ConfirmIdentityAtCounter``, the non-face path;
-   face-auth itself is tested by identity) → a ``CARD_ISSUE`` assertion for the device;
+   face-auth itself is tested by identity) → a ``CARD_ISSUE`` assertion for the device,
+   or, with ``via="face"``, the app's face-auth (StartFaceAuth / CompleteFaceAuth) does;
 4. the app issues the card (``IssueCard``) with the app credential → a device credential;
 5. the app generates one-time QR codes (``GenerateQrCode``) with that credential.
 
@@ -26,7 +27,7 @@ from pathlib import Path
 from medpay.card.v1 import card_pb2, card_pb2_grpc
 from medpay.common.v1 import insurance_pb2, money_pb2
 from medpay.identity.v1 import identity_pb2, identity_pb2_grpc
-from support.faces import counter_assertion, photo
+from support.faces import counter_assertion, face_auth, photo
 
 EMPLOYEE = insurance_pb2.INSURANCE_TYPE_EMPLOYEE_BASIC
 RESIDENT = insurance_pb2.INSURANCE_TYPE_RESIDENT_BASIC
@@ -81,8 +82,12 @@ def enrol_person(stack, photo_name: str = "obama1", name: str = "张三",
 
 def insured_with_card(stack, *, balance_fen: int = 100_000, insurance_type: int = EMPLOYEE,
                       person_type: int = IN_SERVICE, region: str = XIAN, name: str = "张三",
-                      photo_name: str = "obama1") -> Insured:
-    """A new insured person, enrolled, imported, with an ACTIVE card on a new device."""
+                      photo_name: str = "obama1", via: str = "counter") -> Insured:
+    """A new insured person, enrolled, imported, with an ACTIVE card on a new device.
+
+    ``via="counter"`` gets the CARD_ISSUE assertion at the counter (operator, non-face);
+    ``via="face"`` through face-auth in the app (frames of obama1: enrol with an obama photo).
+    """
     number = unique_id_number()
     person_id = enrol_person(stack, photo_name, name, number)
     operator = card_stub(stack, token=stack.operator_token)
@@ -95,8 +100,13 @@ def insured_with_card(stack, *, balance_fen: int = 100_000, insurance_type: int 
         opening_balance=money_pb2.Money(amount_fen=balance_fen, currency="CNY"),
         identity_person_id=person_id), timeout=30)
     device_id = f"phone-{uuid.uuid4().hex[:8]}"
-    assertion = counter_assertion(stack, person_id, purpose="CARD_ISSUE", audience="card",
-                                  device_id=device_id)
+    if via == "face":
+        _, completed = face_auth(stack, person_id, purpose="CARD_ISSUE", audience="card",
+                                 device_id=device_id)
+        assertion = completed.assertion
+    else:
+        assertion = counter_assertion(stack, person_id, purpose="CARD_ISSUE", audience="card",
+                                      device_id=device_id)
     issued = card_stub(stack, token=stack.app_token).IssueCard(card_pb2.IssueCardRequest(
         request_id=f"issue-{person_number}", person_number=person_number, assertion=assertion,
         device_id=device_id), timeout=30)
