@@ -118,3 +118,25 @@ def test_a_crash_in_the_middle_of_close_is_finished_by_recovery(world, step):
     assert world.account(person).held.amount_fen == 0
     # CloseVisit now answers from the finished close
     assert world.close(hospital, visit.visit_id).bill.bill_id == bill.bill_id
+
+
+def test_concurrent_charges_on_several_visits_never_pass_the_credit_limit(world):
+    from medpay_kit.client import error_reason
+
+    person = world.insured(balance_fen=0)
+    hospital = world.hospital(limit_fen=10_000)
+    world.enrol(person, hospital)
+    visits = [world.open_visit(hospital, person).visit_id for _ in range(8)]
+
+    def post(visit_id: str) -> str:
+        try:
+            world.post(hospital, visit_id, line("C1", "C-ITEM-1", "C", "30.00"))
+            return "OK"
+        except grpc.RpcError as exc:
+            return error_reason(exc) or "?"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(post, visits))
+    assert sorted(outcomes) == ["CREDIT_LIMIT_EXCEEDED"] * 5 + ["OK"] * 3, outcomes
+    agreement = world.agreement(person, hospital)
+    assert agreement.used.amount_fen == 9_000 and agreement.available.amount_fen == 1_000
