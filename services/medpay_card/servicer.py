@@ -40,7 +40,8 @@ class CardServicer(card_pb2_grpc.CardServiceServicer):
 
     async def ImportInsured(self, request: pb.ImportInsuredRequest, context: Ctx):
         return await insured.import_insured(self._d, current_caller(),
-                                            parse.import_insured(request), request)
+                                            parse.import_insured(request, today=self._d.clock.today()),
+                                            request)
 
     async def IssueCard(self, request: pb.IssueCardRequest, context: Ctx):
         return await card_issue.issue_card(self._d, current_caller(), parse.issue_card(request),

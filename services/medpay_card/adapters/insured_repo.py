@@ -9,8 +9,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medpay_card.adapters.tables import insured_persons as t
-from medpay_card.domain.persons import mask_name
 from medpay_kit.keyring import Keyring
+from medpay_kit.personal import mask_name
 
 
 @dataclass(frozen=True, slots=True)

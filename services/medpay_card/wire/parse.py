@@ -3,27 +3,28 @@ naming the field, before anything is read or booked."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import cast
 
 from medpay.card.v1 import card_pb2
 from medpay_card.adapters.insured_repo import InsuredRecord
-from medpay_card.domain.persons import normalise_id_number
 from medpay_card.domain.policy import BenefitPolicy
 from medpay_card.usecases import commands as cmd
 from medpay_card.wire import enums
 from medpay_card.wire import fields as f
 from medpay_kit.assertions import MAX_TOKEN
 from medpay_kit.errors import DomainError
+from medpay_kit.personal import normalise_id_number
 
 
-def import_insured(r: card_pb2.ImportInsuredRequest) -> cmd.ImportInsured:
+def import_insured(r: card_pb2.ImportInsuredRequest, *, today: date) -> cmd.ImportInsured:
     types = [cast(int, enums.parse(enums.INSURANCE_TYPES, t, "insurance_types"))
              for t in r.insurance_types]
     if not types or len(set(types)) != len(types):
         raise f.bad("insurance_types", "insurance_types must list at least one scheme, once each")
     record = InsuredRecord(
         person_number=f.person_number(r.person_number),
-        id_number=normalise_id_number(r.id_number),
+        id_number=normalise_id_number(r.id_number, today=today),
         name=f.text(r.name, "name", max_len=64, required=True),
         region_code=f.region_code(r.region_code),
         insurance_types=tuple(types),

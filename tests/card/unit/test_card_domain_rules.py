@@ -122,13 +122,11 @@ def test_an_app_cannot_lift_a_suspension_the_operator_made():
     assert cards.resume(cards.SUSPENDED, suspended_by="operator", by="operator") == cards.ACTIVE
 
 
-def test_id_numbers_and_masked_names():
-    assert persons.normalise_id_number("11010519491231002x") == "11010519491231002X"
-    assert reason(persons.normalise_id_number, "110105194912310021") == "INVALID_ID_NUMBER"
-    assert reason(persons.normalise_id_number, "12345") == "INVALID_ID_NUMBER"
-    assert persons.mask_name("张三") == "张*" and persons.mask_name("Obama") == "O****"
-    assert persons.mask_name("张") == "张*"
+def test_register_statuses():
+    persons.ensure_may_pay(persons.ACTIVE)
     assert reason(persons.ensure_may_pay, persons.SUSPENDED) == "INSURED_INACTIVE"
+    assert reason(persons.ensure_may_pay, persons.TERMINATED) == "INSURED_INACTIVE"
+    persons.ensure_may_be_issued_a_card(persons.SUSPENDED)
     assert reason(persons.ensure_may_be_issued_a_card, persons.TERMINATED) == "INSURED_INACTIVE"
 
 
