@@ -49,15 +49,15 @@ POLICY = {
 
 
 def every(interval_s: float, name: str, job: Callable[[], Awaitable[object]]):  # type: ignore[no-untyped-def]
-    async def loop() -> None:
+    async def loop() -> None:  # at start, then every interval
         while True:
-            await asyncio.sleep(interval_s)
             try:
                 await job()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.error("background_pass_failed", job=name, exc_info=exc)
+            await asyncio.sleep(interval_s)
     loop.__name__ = name
     return loop
 
