@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from pharmacy_till import AMOXICILLIN, CEFACLOR, VITAMIN_C, line, refusal
@@ -129,3 +130,18 @@ def test_a_settlement_of_yesterday_cannot_be_cancelled_or_reversed(stack, tmp_pa
     # returned medicine can still be refunded the next day, and counts on that day
     later = refund(till, receipt.settlement_id, ALL, [1])
     assert later.receipt.refunds[0].business_date != receipt.business_date
+
+
+def test_concurrent_retries_of_a_cancel_return_one_refund(world):
+    till = world.pharmacy()
+    person = world.insured()
+    before = world.balance(person)
+    receipt = till.settle(world.qr(person)).receipt
+    request = pb.CancelSettlementRequest(request_id=f"cx-{uuid.uuid4()}",
+                                         settlement_id=receipt.settlement_id)
+    with ThreadPoolExecutor(10) as pool:
+        replies = list(pool.map(lambda _: till.stub.CancelSettlement(request, timeout=60),
+                                range(10)))
+    assert len({r.SerializeToString(deterministic=True) for r in replies}) == 1
+    assert len(replies[0].receipt.refunds) == 1
+    assert world.balance(person) == before

@@ -8,7 +8,9 @@ returns its outcome, or resumes it.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import time
 
 from google.protobuf.message import Message
 from sqlalchemy import Row
@@ -94,14 +96,23 @@ class Undo:
         return self._outcome(await self._driver.drive(refund_id, owner))
 
     async def _finish(self, row: Row) -> Row:
-        """An existing refund: resume it if its driver is gone, else report it."""
-        if row.status == "PENDING" and repo.aware(row.lease_until) < self._d.now():
-            owner = new_lease_owner()
-            async with self._d.db.write() as session:
-                claimed = await repo.claim_refund(session, row.refund_id, owner, self._d.now(),
-                                                  self._d.lease_until())
-            if claimed:
-                row = await self._driver.drive(row.refund_id, owner)
+        """An existing refund: wait for its driver, or resume it if the driver is gone."""
+        give_up = time.monotonic() + self._d.settings.settle_wait_s
+        delay = 0.02
+        while row.status == "PENDING":
+            if repo.aware(row.lease_until) < self._d.now():
+                owner = new_lease_owner()
+                async with self._d.db.write() as session:
+                    claimed = await repo.claim_refund(session, row.refund_id, owner,
+                                                      self._d.now(), self._d.lease_until())
+                if claimed:
+                    row = await self._driver.drive(row.refund_id, owner)
+                    break
+            if time.monotonic() >= give_up:
+                break
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.25)
+            row = await self._driver.load(row.refund_id)
         return self._outcome(row)
 
     @staticmethod
