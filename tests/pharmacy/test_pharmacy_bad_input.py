@@ -92,3 +92,18 @@ def test_registrations_are_validated(world):
     r = refusal(world.operator.RegisterTerminal, pb.RegisterTerminalRequest(
         request_id="bad-term", institution_code="P00000000000"))
     assert r.reason == "PHARMACY_NOT_FOUND"
+
+
+def test_issuer_refusals_keep_their_reason(world):
+    till = world.pharmacy()
+    person = world.insured()
+    qr = world.qr(person)
+    first = till.settle(qr).receipt
+    r = refusal(till.settle, qr)  # a new sale with a QR code already exchanged
+    assert (r.code, r.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "QR_ALREADY_USED")
+    pre = till.presettle(world.qr(person))
+    till.settle(context=pre.payment_context_id)
+    r = refusal(till.settle, context=pre.payment_context_id)  # a context pays once
+    assert r.reason == "PAYMENT_CONTEXT_INVALID" and r.metadata["settlementId"]
+    assert till.get(r.metadata["settlementId"]).status == pb.SETTLEMENT_STATUS_FAILED
+    assert first.status == pb.SETTLEMENT_STATUS_COMPLETED
