@@ -13,6 +13,7 @@ from cardtest import (
     COMMUNITY,
     HOSPITAL_ID,
     OUTPATIENT,
+    PHARMACY,
     PHARMACY_ID,
     Holder,
     as_service,
@@ -59,7 +60,8 @@ def at_once(stack, n: int, call) -> list:
 def claim(holder, service: str, amount_yuan: str, **extra) -> pb.AuthorizeRequest:
     return pb.AuthorizeRequest(
         request_id=rid("auth"), card_id=holder.card_id, merchant_id=MERCHANT[service],
-        medical_type=OUTPATIENT, level=COMMUNITY, use_personal_account=True,
+        medical_type=PHARMACY if service == "pharmacy" else OUTPATIENT, level=COMMUNITY,
+        use_personal_account=True,
         lines=[line(1, "A", amount_yuan)], **extra)
 
 
@@ -90,7 +92,8 @@ def test_50_concurrent_authorizations_never_overdraw_the_account(issuer):
 
 def test_a_pharmacy_and_a_hospital_at_the_same_instant_never_pass_the_yearly_cap(issuer):
     holder = Holder(issuer, balance=0)
-    # employee outpatient, community: deductible 20000, fund 70 %, cap 200000 a year.
+    # A pharmacy purchase and a hospital outpatient visit share outpatient pooling: one
+    # deductible (20000), fund 70 % at community level, one cap of 200000 a year.
     # 40 claims of 1,000 yuan ask for 56000 + 39 × 70000 from the fund: far above the cap.
     replies = at_once(issuer, 40, lambda stub, service, i: (service, stub.Authorize(
         claim(holder, service, "1000.00"), timeout=60)))

@@ -44,6 +44,7 @@ from hypothesis.stateful import (
 )
 
 from medpay.common.v1 import insurance_pb2 as ins
+from medpay_card.domain.policy import counter_group
 from medpay_kit.client import error_reason
 
 pytestmark = pytest.mark.db
@@ -86,7 +87,9 @@ class Money(RuleBasedStateMachine):
         self.holds: dict[str, HoldModel] = {}
 
     def _ids(self, state: str) -> list[str]:
-        return sorted(h for h, m in self.holds.items() if m.state == state)
+        # in the order the holds were made: hold ids are random, so sorting them would make
+        # the same example draw different holds (and lines) when Hypothesis replays it
+        return [h for h, m in self.holds.items() if m.state == state]
 
     @rule(service=st.sampled_from(sorted(SERVICES)), lines=claim_lines,
           medical=st.sampled_from([OUTPATIENT, PHARMACY]), pooling=st.sampled_from([None, True, False]),
@@ -130,8 +133,8 @@ class Money(RuleBasedStateMachine):
     @precondition(lambda self: [h for h, m in self.holds.items() if m.state != "CAPTURED"])
     @rule(data=st.data())
     def capture_what_cannot_be_captured(self, data):
-        hold_id = data.draw(st.sampled_from(sorted(h for h, m in self.holds.items()
-                                                   if m.state != "CAPTURED")))
+        hold_id = data.draw(st.sampled_from([h for h, m in self.holds.items()
+                                             if m.state != "CAPTURED"]))
         model = self.holds[hold_id]
         if model.state == "AUTHORIZED":
             return
@@ -192,14 +195,14 @@ class Money(RuleBasedStateMachine):
 
     @invariant()
     def counters_equal_captured_parts(self):
+        # a pharmacy purchase draws on the outpatient counters (outpatient pooling)
         expected_fund = defaultdict(int)
         for m in self.holds.values():
             if m.state == "CAPTURED":
-                expected_fund[m.medical] += m.fund - m.refunded_fund
+                expected_fund[OUTPATIENT] += m.fund - m.refunded_fund
         counters = {c.medical_type: c for c in self.holder.account().counters}
-        for medical in (OUTPATIENT, PHARMACY):
-            got = counters[medical].pooled_fund_paid.amount_fen if medical in counters else 0
-            assert got == expected_fund[medical]
+        got = counters[OUTPATIENT].pooled_fund_paid.amount_fen if OUTPATIENT in counters else 0
+        assert got == expected_fund[OUTPATIENT] and PHARMACY not in counters
         assert counter_rows(self.stack, self.holder.insured_id) == counters_from_holds(
             self.stack, self.holder.insured_id)
 
@@ -213,16 +216,19 @@ def counter_rows(stack, insured_id: str) -> dict:
 def counters_from_holds(stack, insured_id: str) -> dict:
     """Counters recomputed from the holds and refunds the service recorded."""
     sums: dict = defaultdict(lambda: [0, 0, 0, 0])
-    for medical, state, ded, fund in query(stack, "SELECT medical_type, state, deductible, fund_pay "
-                                                  f"FROM holds WHERE insured_id = '{insured_id}'"):
+    for medical_type, state, ded, fund in query(
+            stack, "SELECT medical_type, state, deductible, fund_pay FROM holds "
+                   f"WHERE insured_id = '{insured_id}'"):
+        medical = counter_group(medical_type)
         if state == "CAPTURED":
             sums[medical][0] += ded
             sums[medical][2] += fund
         elif state == "AUTHORIZED":
             sums[medical][1] += ded
             sums[medical][3] += fund
-    for medical, parts in query(stack, "SELECT h.medical_type, r.parts FROM refunds r JOIN holds h "
-                                       f"ON r.hold_id = h.hold_id WHERE h.insured_id = '{insured_id}'"):
+    for medical_type, parts in query(stack, "SELECT h.medical_type, r.parts FROM refunds r JOIN holds h "
+                                            f"ON r.hold_id = h.hold_id WHERE h.insured_id = '{insured_id}'"):
+        medical = counter_group(medical_type)
         parts = json.loads(parts) if isinstance(parts, str) else parts
         sums[medical][0] -= parts["deductible_released"]
         sums[medical][2] -= parts["pooled_released"]

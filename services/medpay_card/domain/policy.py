@@ -110,6 +110,16 @@ class BenefitPolicy:
         )
 
 
+def counter_group(medical_type: str) -> str:
+    """Which yearly counters (deductible used, pooled fund paid, the cap) a claim draws on.
+
+    Designated retail pharmacies are part of outpatient pooling (门诊统筹), so a pharmacy
+    purchase and a hospital outpatient visit share one deductible and one yearly cap;
+    inpatient care has its own.
+    """
+    return "OUTPATIENT" if medical_type == "PHARMACY" else medical_type
+
+
 def terms_for(policy: BenefitPolicy, *, pooling_applies_at_institution: bool) -> Terms:
     """The :class:`Terms` of a claim under ``policy`` at an institution that is (or is not)
     registered for pooling of this medical type."""

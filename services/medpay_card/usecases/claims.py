@@ -22,7 +22,7 @@ from medpay_card.adapters.ledger_repo import Account
 from medpay_card.adapters.qr_repo import PaymentContextRow
 from medpay_card.domain.adjudication import Counters, Terms, adjudicate
 from medpay_card.domain.calendar import benefit_year, business_date
-from medpay_card.domain.policy import PolicyBook, terms_for
+from medpay_card.domain.policy import PolicyBook, counter_group, terms_for
 from medpay_card.usecases import commands as cmd
 from medpay_card.usecases.deps import Deps
 from medpay_card.usecases.qr import payable_card
@@ -72,7 +72,7 @@ async def terms_of(session: AsyncSession, subject: Subject, claim: cmd.Claim, on
 
 def counter_key(subject: Subject, claim: cmd.Claim, at: datetime) -> CounterKey:
     return CounterKey(subject.insured.insured_id, benefit_year(at), subject.card.insurance_type,
-                      claim.medical_type)
+                      counter_group(claim.medical_type))
 
 
 def start_counters(counter: Counter, account: Account) -> Counters:

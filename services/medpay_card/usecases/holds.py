@@ -21,6 +21,7 @@ from medpay_card.adapters.ids import new_id
 from medpay_card.domain import holds, ledger
 from medpay_card.domain.adjudication import adjudicate
 from medpay_card.domain.calendar import business_date
+from medpay_card.domain.policy import counter_group
 from medpay_card.domain.refunds import Claim, RefundTracks
 from medpay_card.usecases import commands as cmd
 from medpay_card.usecases.claims import counter_key, fund_ratio, start_counters, subject_of, terms_of
@@ -87,7 +88,8 @@ async def locked_hold(session: AsyncSession, caller_key: str, hold_id: str) -> H
 
 
 def key_of(hold: Hold) -> CounterKey:
-    return CounterKey(hold.insured_id, hold.year, hold.insurance_type, hold.medical_type)
+    return CounterKey(hold.insured_id, hold.year, hold.insurance_type,
+                      counter_group(hold.medical_type))
 
 
 async def capture(deps: Deps, caller: Caller, hold_id: str,

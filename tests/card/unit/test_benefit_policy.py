@@ -182,3 +182,10 @@ def test_from_dict_reads_yuan_strings_and_refuses_floats_and_typos(tmp_path: Pat
     for bad in ({"deductible": 200.5}, {"deductible": "200.505"}, {"ratio": 7000}):
         with pytest.raises(DomainError):
             PolicyBook.from_dict({"group": [group | bad]})
+
+
+def test_pharmacy_purchases_share_the_outpatient_counters_and_inpatient_keeps_its_own():
+    from medpay_card.domain.policy import counter_group
+
+    assert counter_group("PHARMACY") == counter_group("OUTPATIENT") == "OUTPATIENT"
+    assert counter_group("INPATIENT") == "INPATIENT"
