@@ -165,3 +165,13 @@ def status_after_refund(paid: Parts, refunded: Parts) -> Status:
 def check_never_more_than_paid(paid: Parts, refunded_before: Parts, now: Parts) -> None:
     if not paid.covers(refunded_before + now):
         raise DomainError("REFUND_EXCEEDS_PAID", "the refund would return more than was paid")
+
+
+def check_something_left(paid: Parts, refunded: Parts, kind: str) -> None:
+    """Refuse a refund when the parts it would return have all come back already."""
+    left = {"CASH": paid.cash_pay - refunded.cash_pay,
+            "HI": paid.fund_pay + paid.account_pay - refunded.fund_pay - refunded.account_pay}
+    left["ALL"] = left["CASH"] + left["HI"]
+    if left.get(kind, 1) <= 0:
+        raise DomainError("REFUND_EXCEEDS_PAID",
+                          f"nothing is left to refund in the {kind} part of this settlement")

@@ -29,11 +29,12 @@ from medpay_pharmacy.domain.settlement import (
     Status,
     Step,
     business_date,
+    check_something_left,
     plan_refund,
     require_cancellable,
 )
 from medpay_pharmacy.usecases.deps import Deps, new_id, new_lease_owner
-from medpay_pharmacy.usecases.refund_driver import RefundDriver
+from medpay_pharmacy.usecases.refund_driver import RefundDriver, parts_of, refunded_sum
 from medpay_pharmacy.usecases.sale import Replays
 from medpay_pharmacy.usecases.settle import Settle, receipt_of
 
@@ -152,6 +153,7 @@ class Undo:
                 [DoneRefund(r.kind, tuple(r.line_nos), Parts()) for r in done
                  if r.status != "FAILED"],
                 kind, list(request.line_nos))
+            check_something_left(parts_of(settlement), refunded_sum(done), kind)
         row = await self._run(caller, request.request_id, fp, settlement, Purpose.REFUND, kind,
                               line_nos)
         settlement = await self._settlement(caller.scope, row.settlement_id)

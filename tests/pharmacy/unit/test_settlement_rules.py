@@ -81,3 +81,13 @@ def test_never_more_than_was_paid_in_any_part():
     with pytest.raises(DomainError) as err:
         check_never_more_than_paid(paid, Parts(100, 0, 0, 100), Parts(1, 0, 0, 1))
     assert err.value.reason == "REFUND_EXCEEDS_PAID"
+
+
+def test_a_refund_of_a_part_that_came_back_already_is_refused():
+    from medpay_pharmacy.domain.settlement import check_something_left
+
+    paid = Parts(1000, 600, 400, 0)
+    check_something_left(paid, Parts(), "HI")
+    assert refused(check_something_left, paid, Parts(), "CASH") == "REFUND_EXCEEDS_PAID"
+    assert refused(check_something_left, paid, Parts(1000, 600, 400, 0), "ALL") == \
+        "REFUND_EXCEEDS_PAID"
