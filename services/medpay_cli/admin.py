@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import sys
 from pathlib import Path
 
 import click
@@ -19,7 +20,6 @@ from medpay_kit.keyring import Keyring
 from medpay_kit.money import parse_decimal, yuan_to_fen
 
 LEVELS = ["COMMUNITY", "TIER1", "TIER2", "TIER3"]
-BATCH = 200
 
 
 def fen(yuan: str) -> money_pb2.Money:
@@ -129,28 +129,13 @@ def register_terminal(session: Session, institution_code: str, label: str) -> No
 @click.argument("institution_code")
 @click.argument("csv_file", type=click.Path(exists=True, path_type=Path))
 @pass_session
-@reports_errors
 def import_catalogue(session: Session, institution_code: str, csv_file: Path) -> None:
-    """Import a pharmacy catalogue: item_code,name,spec,unit_price,price_cap,item_class,
-    pre_self_pay_ratio_bp."""
-    pharmacy = session.stub("pharmacy", session.operator_token())
-    rows = list(csv.DictReader(csv_file.open(encoding="utf-8")))
-    totals = [0, 0, 0]
-    with Progress(console=console) as progress:
-        task = progress.add_task("importing catalogue", total=len(rows))
-        for start in range(0, len(rows), BATCH):
-            batch = rows[start:start + BATCH]
-            reply = pharmacy.ImportCatalogue(pharmacy_pb2.ImportCatalogueRequest(
-                request_id=new_request_id("catalogue"), institution_code=institution_code,
-                items=[pharmacy_pb2.CatalogueItem(
-                    item_code=r["item_code"], name=r["name"], spec=r.get("spec", ""),
-                    unit_price=r["unit_price"], price_cap=r.get("price_cap", ""),
-                    item_class=insurance_pb2.ItemClass.Value(f"ITEM_CLASS_{r['item_class']}"),
-                    pre_self_pay_ratio_bp=int(r.get("pre_self_pay_ratio_bp") or 0)) for r in batch]))
-            totals = [totals[0] + reply.created_count, totals[1] + reply.updated_count,
-                      totals[2] + reply.unchanged_count]
-            progress.advance(task, len(batch))
-    console.print(f"{len(rows)} items: {totals[0]} created, {totals[1]} updated, {totals[2]} unchanged")
+    """Import a pharmacy catalogue CSV (the pharmacy's own operator tool, with a progress bar):
+    item_code,name,spec,unit_price,price_cap,item_class,pre_self_pay_ratio_bp."""
+    from medpay_pharmacy import tools
+
+    sys.exit(tools.main(["import-catalogue", str(csv_file), "--institution", institution_code,
+                         "--target", session.target("pharmacy"), "--pki", str(session.pki_dir)]))
 
 
 @group.command("register-hospital")

@@ -32,6 +32,7 @@ from medpay_cli.pos import print_receipt
 from medpay_cli.render import console, kv_table, split_table, yuan
 from medpay_kit.healthcheck import is_serving, wait_serving
 from medpay_kit.personal import check_character
+from medpay_pharmacy.tools import read_catalogue
 
 PHOTO = Path("tests/data/faces/obama1.jpg")  # a public-domain photo shipped with the tests
 PHARMACY, HOSPITAL = "P61010300001", "H61010300002"
@@ -91,15 +92,9 @@ class Story:
             request_id=f"demo-terminal-{self.run_id}", institution_code=PHARMACY,
             terminal_label="till 1"))
         catalogue = resources.files("medpay_pharmacy").joinpath("data/sample_catalogue.csv")
-        import csv
-        items = list(csv.DictReader(catalogue.open(encoding="utf-8")))
+        items = read_catalogue(catalogue.read_text(encoding="utf-8"))
         pharmacy.ImportCatalogue(pharmacy_pb2.ImportCatalogueRequest(
-            request_id=f"demo-catalogue-{self.run_id}", institution_code=PHARMACY,
-            items=[pharmacy_pb2.CatalogueItem(
-                item_code=r["item_code"], name=r["name"], spec=r["spec"], unit_price=r["unit_price"],
-                price_cap=r["price_cap"],
-                item_class=insurance_pb2.ItemClass.Value(f"ITEM_CLASS_{r['item_class']}"),
-                pre_self_pay_ratio_bp=int(r["pre_self_pay_ratio_bp"] or 0)) for r in items]))
+            request_id=f"demo-catalogue-{self.run_id}", institution_code=PHARMACY, items=items))
         billing = s.stub("billing", op)
         billing.RegisterHospital(billing_pb2.RegisterHospitalRequest(
             request_id=f"demo-hospital-{HOSPITAL}", institution_code=HOSPITAL,
@@ -150,14 +145,15 @@ class Story:
         qr = app_card.GenerateQrCode(card_pb2.GenerateQrCodeRequest(request_id=f"demo-qr-{self.run_id}"))
         till = s.stub("pharmacy", terminal.credential)
         basket = [(0, "4"), (1, "2"), (9, "4"), (22, "2")]  # A, B over its cap, B, C
-        lines = [pharmacy_pb2.SaleLine(line_no=n, item_code=items[i]["item_code"], quantity=q)
+        lines = [pharmacy_pb2.SaleLine(line_no=n, item_code=items[i].item_code, quantity=q)
                  for n, (i, q) in enumerate(basket, start=1)]
+        names = {n: (items[i].name, q, items[i].unit_price) for n, (i, q) in enumerate(basket, start=1)}
         pre = till.PreSettle(pharmacy_pb2.PreSettleRequest(
             request_id=f"demo-pre-{self.run_id}", qr_payload=qr.qr_payload, lines=lines,
             use_personal_account=True))
         console.print(split_table(pre.split, "Pre-settlement shown to the customer (nothing booked)"))
         trace_id, receipt = self.traced_settle(till, pre.payment_context_id, lines)
-        print_receipt(receipt)
+        print_receipt(receipt, names)
 
         self.step("5. The customer returns the vitamin C (line 4): its cash comes back")
         refund = till.RefundLines(pharmacy_pb2.RefundLinesRequest(

@@ -10,7 +10,9 @@ import click
 from medpay.common.v1 import insurance_pb2, money_pb2
 from medpay.pharmacy.v1 import pharmacy_pb2
 from medpay_cli.connect import Session, new_request_id, pass_session, reports_errors
-from medpay_cli.render import console, kv_table, lines_table, rows_table, split_table, yuan
+from medpay_cli.render import console, lines_table, rows_table, split_table, yuan
+from medpay_pharmacy.domain.receipt import render
+from medpay_pharmacy.mapping import slip
 
 token_option = click.option("--token", envvar="MEDPAY_POS_TOKEN", required=True,
                             help="the terminal credential (or MEDPAY_POS_TOKEN)")
@@ -27,16 +29,10 @@ def sale_lines(specs: tuple[str, ...]) -> list[pharmacy_pb2.SaleLine]:
     return lines
 
 
-def print_receipt(receipt: pharmacy_pb2.Receipt) -> None:
-    status = pharmacy_pb2.SettlementStatus.Name(receipt.status).removeprefix("SETTLEMENT_STATUS_")
-    console.print(kv_table("Receipt", [
-        ("settlement id", receipt.settlement_id), ("pharmacy", receipt.institution_code),
-        ("terminal", receipt.terminal_id), ("insured", receipt.masked_name),
-        ("business date", receipt.business_date), ("status", status),
-        ("message id", receipt.request_id), ("channel txn", receipt.channel_transaction_id or "-"),
-    ]))
-    console.print(lines_table(receipt.split))
-    console.print(split_table(receipt.split))
+def print_receipt(receipt: pharmacy_pb2.Receipt,
+                  basket: dict[int, tuple[str, str, str]] | None = None) -> None:
+    """The receipt as the till prints it (``basket``: name, quantity, price by line)."""
+    console.print(render(slip(receipt, basket=basket)), markup=False)
 
 
 payment = [click.option("--qr", default="", help="scanned QR payload"),
