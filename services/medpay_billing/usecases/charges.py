@@ -115,7 +115,7 @@ async def post_charges(deps: Deps, request: pb.PostChargesRequest) -> pb.PostCha
         async def work(session: AsyncSession, visit=visit, numbered=numbered,  # type: ignore[no-untyped-def]
                        expected=expected, total=total, duplicates=sorted_.duplicates):
             fresh = await _fresh_visit(session, caller, request.visit_id, visit.lines_version)
-            agreement = await agreement_row(session, fresh.agreement_id)
+            agreement = await agreement_row(session, fresh.agreement_id, lock=True)
             now = deps.now()
             if numbered:
                 delta = check_credit(agreement.limit_fen, agreement.used_fen, fresh.reserved_fen,

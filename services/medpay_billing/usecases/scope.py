@@ -58,9 +58,12 @@ async def bill_line_map(session: AsyncSession, visit_id: str) -> list[tuple[int,
     return [(r.line_no, r.his_line_id) for r in await live_lines(session, visit_id)]
 
 
-async def agreement_row(session: AsyncSession, agreement_id: str) -> Row:
-    return (await session.execute(select(agreements).where(
-        agreements.c.agreement_id == agreement_id))).one()
+async def agreement_row(session: AsyncSession, agreement_id: str, *, lock: bool = False) -> Row:
+    """The agreement; ``lock`` holds its row until commit (PostgreSQL; SQLite has one writer)."""
+    query = select(agreements).where(agreements.c.agreement_id == agreement_id)
+    if lock:
+        query = query.with_for_update()
+    return (await session.execute(query)).one()
 
 
 async def hospital_of_visit(session: AsyncSession, code: str) -> Row:
