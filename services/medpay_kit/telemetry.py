@@ -20,19 +20,69 @@ from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.util import ns_to_iso_str
+from opentelemetry.trace import format_span_id, format_trace_id
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 
+def _iso(ns: int | None) -> str | None:
+    return ns_to_iso_str(ns) if ns else None
+
+
+def _attributes(attributes: object) -> dict | None:
+    return dict(attributes) if attributes is not None else None  # type: ignore[call-overload]
+
+
+def span_record(span: ReadableSpan, resource: dict) -> dict:
+    """The fields of ``ReadableSpan.to_json`` as a dict, built once (no JSON round trip)."""
+    ctx = span.context
+    status = {"status_code": span.status.status_code.name}
+    if span.status.description:
+        status["description"] = span.status.description
+    return {
+        "name": span.name,
+        "context": {"trace_id": f"0x{format_trace_id(ctx.trace_id)}",
+                    "span_id": f"0x{format_span_id(ctx.span_id)}",
+                    "trace_state": repr(ctx.trace_state)} if ctx else None,
+        "kind": str(span.kind),
+        "parent_id": f"0x{format_span_id(span.parent.span_id)}" if span.parent else None,
+        "start_time": _iso(span.start_time),
+        "end_time": _iso(span.end_time),
+        "status": status,
+        "attributes": _attributes(span.attributes),
+        "events": [{"name": e.name, "timestamp": ns_to_iso_str(e.timestamp),
+                    "attributes": _attributes(e.attributes)} for e in span.events],
+        "links": [{"context": {"trace_id": f"0x{format_trace_id(link.context.trace_id)}",
+                               "span_id": f"0x{format_span_id(link.context.span_id)}",
+                               "trace_state": repr(link.context.trace_state)},
+                   "attributes": _attributes(link.attributes)} for link in span.links],
+        "resource": resource,
+    }
+
+
 class JsonLinesSpanExporter(SpanExporter):
-    """Writes each finished span as one JSON object per line (the local default)."""
+    """Writes each finished span as one compact JSON object per line (the local default).
+
+    The record is built straight from the span (the resource, the same for every span of
+    the process, is rendered once), then written with one ``json.dumps``.
+    """
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._out: IO[str] = path.open("a", encoding="utf-8")
+        self._resources: dict[int, dict] = {}
+
+    def _resource(self, span: ReadableSpan) -> dict:
+        key = id(span.resource)
+        cached = self._resources.get(key)
+        if cached is None:
+            cached = self._resources[key] = json.loads(span.resource.to_json())
+        return cached
 
     def export(self, spans: list[ReadableSpan]) -> SpanExportResult:  # type: ignore[override]
-        for span in spans:
-            self._out.write(json.dumps(json.loads(span.to_json()), separators=(",", ":")) + "\n")
+        dumps = json.JSONEncoder(separators=(",", ":"), default=str).encode
+        self._out.write("".join(dumps(span_record(span, self._resource(span))) + "\n"
+                                for span in spans))
         self._out.flush()
         return SpanExportResult.SUCCESS
 
