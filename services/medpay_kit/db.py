@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import MetaData, event
+from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -22,6 +23,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import NullPool
+from sqlalchemy.types import TypeDecorator
+
+from medpay_kit import sqlite_driver
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -32,17 +36,42 @@ NAMING_CONVENTION = {
 }
 
 
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware UTC timestamp on every backend (SQLite keeps no zone: stored as UTC).
+
+    Naive datetimes are refused on the way in, so a forgotten ``tzinfo`` fails loudly.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def new_metadata() -> MetaData:
     """A ``MetaData`` with the naming convention that keeps migrations stable."""
     return MetaData(naming_convention=NAMING_CONVENTION)
 
 
 def _sqlite_engine(url: str, *, writer: bool) -> AsyncEngine:
-    path = make_url(url).database
+    parsed = make_url(url)
+    path = parsed.database
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if parsed.get_driver_name() == "aiosqlite":  # same driver, one thread hop per statement
+        parsed = parsed.set(drivername=f"sqlite+{sqlite_driver.DRIVER}")
     engine = create_async_engine(
-        url,
+        parsed,
         pool_size=1 if writer else 4,
         max_overflow=0,
         connect_args={"timeout": 30},
