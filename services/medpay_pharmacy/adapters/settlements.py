@@ -26,8 +26,10 @@ def aware(value: datetime | None) -> datetime | None:
     return value
 
 
-async def add_settlement(session: AsyncSession, **values: object) -> None:
-    await session.execute(settlements.insert().values(**values))
+async def add_settlement(session: AsyncSession, **values: object) -> Row:
+    """Insert a settlement and hand back the stored row (RETURNING: no second read)."""
+    return (await session.execute(settlements.insert().values(**values)
+                                  .returning(*settlements.c))).one()
 
 
 async def settlement_by_request(session: AsyncSession, code: str, request_id: str) -> Row | None:
@@ -50,6 +52,14 @@ async def update_settlement(session: AsyncSession, settlement_id: str, owner: st
     if owner is not None:
         query = query.where(S.lease_owner == owner)
     return (await session.execute(query.values(**values))).rowcount == 1
+
+
+async def save_settlement(session: AsyncSession, settlement_id: str, owner: str,
+                          **values: object) -> Row | None:
+    """``update_settlement`` fenced by the lease, returning the updated row (None: lease lost)."""
+    return (await session.execute(
+        update(settlements).where(S.settlement_id == settlement_id, S.lease_owner == owner)
+        .values(**values).returning(*settlements.c))).first()
 
 
 async def claim_settlement(session: AsyncSession, settlement_id: str, owner: str,

@@ -63,9 +63,14 @@ class Driver:
         return row
 
     async def drive(self, settlement_id: str, owner: str, *, live: bool,
-                    payer_reference: str = "") -> Row:
-        """Take the settlement as far as it goes; unknown outcomes raise with it PENDING."""
-        row = await self.load(settlement_id)
+                    payer_reference: str = "", row: Row | None = None) -> Row:
+        """Take the settlement as far as it goes; unknown outcomes raise with it PENDING.
+
+        ``row`` is the settlement as its caller just wrote it under ``owner``'s lease (the
+        intent), which spares reading it again; otherwise it is loaded.
+        """
+        if row is None or row.lease_owner != owner:
+            row = await self.load(settlement_id)
         try:
             if row.step == Step.INTENT:
                 row = await self._authorize(row, owner, live)
@@ -93,9 +98,9 @@ class Driver:
         if values.get("status", Status.PENDING) == Status.PENDING:
             values["lease_until"] = self._d.lease_until()
         async with self._d.db.write() as session:
-            if not await repo.update_settlement(session, row.settlement_id, owner, **values):
-                raise LeaseLost
-            fresh = await repo.settlement_by_id(session, row.settlement_id)
+            fresh = await repo.save_settlement(session, row.settlement_id, owner, **values)
+        if fresh is None:
+            raise LeaseLost
         return fresh
 
     def _crash_hook(self, step: str, live: bool) -> None:
@@ -136,10 +141,12 @@ class Driver:
         reference = charge_reference(row.settlement_id)
         now = self._d.now()
         async with self._d.db.write() as session:
-            if not await repo.update_settlement(session, row.settlement_id, owner,
-                                                step=Step.CHARGING,
-                                                lease_until=self._d.lease_until()):
+            fresh = await repo.save_settlement(session, row.settlement_id, owner,
+                                               step=Step.CHARGING,
+                                               lease_until=self._d.lease_until())
+            if fresh is None:
                 raise LeaseLost
+            row = fresh
             if await repo.payment(session, reference) is None:
                 await repo.add_payment(
                     session, transaction_id=reference, channel=self._d.channel_name,
@@ -147,7 +154,6 @@ class Driver:
                     amount_fen=row.cash_pay_fen, settlement_id=row.settlement_id, refund_id="",
                     institution_code=row.institution_code, business_date=business_date(now),
                     created_at=now, completed_at=None)
-            row = await repo.settlement_by_id(session, row.settlement_id)
         try:
             txn = await self._d.channel.charge(reference, payer_reference, row.cash_pay_fen)
         except ChannelTimeout:
@@ -178,11 +184,18 @@ class Driver:
                                           "the payment channel did not answer; nothing was charged")
             return await self._unwind(row, owner, "CHANNEL_DECLINED",
                                       "the payment channel declined the cash part")
+        # the channel's record and the step move together (one transaction); the payment
+        # record is kept even when the lease was lost, as when they were written apart
         async with self._d.db.write() as session:
             await repo.update_payment(session, reference, status="SUCCEEDED",
                                       channel_reference=txn.transaction_id, completed_at=now)
+            fresh = await repo.save_settlement(session, row.settlement_id, owner,
+                                               step=Step.CHARGED, channel_transaction_id=reference,
+                                               lease_until=self._d.lease_until())
+        if fresh is None:
+            raise LeaseLost
         log.info("settlement_cash_charged", settlement_id=row.settlement_id)
-        return await self._save(row, owner, step=Step.CHARGED, channel_transaction_id=reference)
+        return fresh
 
     async def _unwind(self, row: Row, owner: str, reason: str, message: str) -> Row:
         """Release the hold, then record the failure. Never called once the cash moved."""

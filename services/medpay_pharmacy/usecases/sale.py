@@ -8,6 +8,7 @@ from typing import TypeVar
 from google.protobuf.message import Message
 from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from medpay.pharmacy.v1 import pharmacy_pb2 as pb
 from medpay_kit.errors import DomainError
@@ -41,11 +42,18 @@ def check_payment(request: pb.PreSettleRequest | pb.SettleRequest) -> None:
 async def price(deps: Deps, code: str, lines: Sequence[pb.SaleLine]) -> tuple[Row, tuple[PricedLine, ...]]:
     """The pharmacy and the basket priced from its catalogue (refusals name the line)."""
     check_basket_size(len(lines), deps.settings.max_lines)
+    async with deps.db.read() as session:
+        return await price_in(session, deps, code, lines)
+
+
+async def price_in(session: AsyncSession, deps: Deps, code: str,
+                   lines: Sequence[pb.SaleLine]) -> tuple[Row, tuple[PricedLine, ...]]:
+    """``price`` inside a read session the caller already has open."""
+    check_basket_size(len(lines), deps.settings.max_lines)
     inputs = [SaleLineInput(line.line_no, line.item_code, line.quantity, line.unit_price)
               for line in lines]
-    async with deps.db.read() as session:
-        pharmacy = await require_pharmacy(session, code)
-        catalogue = await repo.catalogue_for(session, code, (i.item_code for i in inputs))
+    pharmacy = await require_pharmacy(session, code)
+    catalogue = await repo.catalogue_for(session, code, (i.item_code for i in inputs))
     priced = price_basket(inputs, catalogue, max_lines=deps.settings.max_lines,
                           max_quantity=deps.settings.max_quantity)
     return pharmacy, priced
@@ -53,7 +61,11 @@ async def price(deps: Deps, code: str, lines: Sequence[pb.SaleLine]) -> tuple[Ro
 
 async def context_row(deps: Deps, context_id: str, code: str) -> Row:
     async with deps.db.read() as session:
-        row = await repo.get_context(session, context_id, code)
+        return await context_row_in(session, context_id, code)
+
+
+async def context_row_in(session: AsyncSession, context_id: str, code: str) -> Row:
+    row = await repo.get_context(session, context_id, code)
     if row is None:
         raise DomainError("PAYMENT_CONTEXT_INVALID", "unknown payment context for this pharmacy",
                           field="payment_context_id")

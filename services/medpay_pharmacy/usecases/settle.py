@@ -22,6 +22,7 @@ from medpay_kit.idempotency import check_request_id, fingerprint
 from medpay_kit.interceptor import call_deadline
 from medpay_pharmacy import mapping
 from medpay_pharmacy.adapters import settlements as repo
+from medpay_pharmacy.domain.basket import PricedLine
 from medpay_pharmacy.domain.settlement import Status, Step, business_date
 from medpay_pharmacy.usecases.deps import Deps, new_id, new_lease_owner
 from medpay_pharmacy.usecases.driver import Driver, lines_json
@@ -29,8 +30,8 @@ from medpay_pharmacy.usecases.presettle import resolve_request_id
 from medpay_pharmacy.usecases.sale import (
     MAX_PAYER_REFERENCE,
     check_payment,
-    context_row,
-    price,
+    context_row_in,
+    price_in,
     remember_context,
 )
 
@@ -55,27 +56,33 @@ class Settle:
             raise DomainError("INVALID_ARGUMENT", "payer_reference is too long",
                               field="payer_reference")
         code = caller.scope
-        async with self._d.db.read() as session:
+        async with self._d.db.read() as session:  # one read for the lookups before the intent
             row = await repo.settlement_by_request(session, code, request.request_id)
+            if row is None:
+                basket = await price_in(session, self._d, code, request.lines)
+                context = None
+                if request.WhichOneof("payment") == "payment_context_id":
+                    context = await context_row_in(session, request.payment_context_id, code)
         owner = None
         if row is None:
-            row, owner = await self._write_intent(caller, request)
+            row, owner = await self._write_intent(caller, request, basket, context)
         if row.request_hash != fingerprint(request):
             raise DomainError("IDEMPOTENCY_MISMATCH",
                               "this request_id was already used for a different settlement")
         if owner is not None:
             row = await self._driver.drive(row.settlement_id, owner, live=True,
-                                           payer_reference=request.payer_reference)
+                                           payer_reference=request.payer_reference, row=row)
         else:
             row = await self.await_outcome(row, request)
         return await self.outcome(row)
 
-    async def _write_intent(self, caller: Caller, request: pb.SettleRequest) -> tuple[Row, str | None]:
+    async def _write_intent(self, caller: Caller, request: pb.SettleRequest,
+                            basket: tuple[Row, tuple[PricedLine, ...]],
+                            context: Row | None) -> tuple[Row, str | None]:
         """Insert the PENDING intent; a twin that got there first wins (owner None)."""
         code = caller.scope
-        pharmacy, lines = await price(self._d, code, request.lines)
-        if request.WhichOneof("payment") == "payment_context_id":
-            context = await context_row(self._d, request.payment_context_id, code)
+        pharmacy, lines = basket
+        if context is not None:
             masked, scheme = context.masked_name, context.insurance_type
             context_id = context.payment_context_id
         else:  # exchanging the QR code moves no money: a bad code leaves no row behind
@@ -92,7 +99,7 @@ class Settle:
                 if existing is not None:
                     return existing, None
                 settlement_id = new_id("ST", now)
-                await repo.add_settlement(
+                row = await repo.add_settlement(
                     session, settlement_id=settlement_id, institution_code=code,
                     terminal_id=caller.principal, request_id=request.request_id,
                     request_hash=fingerprint(request), status=Status.PENDING, step=Step.INTENT,
@@ -104,7 +111,6 @@ class Settle:
                     channel_transaction_id="", issuer_reference="", failure_reason="",
                     failure_message="", business_date=business_date(now), created_at=now,
                     settled_at=None, lease_owner=owner, lease_until=self._d.lease_until())
-                row = await repo.settlement_by_id(session, settlement_id)
         except IntegrityError:
             async with self._d.db.read() as session:
                 row = await repo.settlement_by_request(session, code, request.request_id)
