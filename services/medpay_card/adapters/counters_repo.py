@@ -58,23 +58,28 @@ async def change(session: AsyncSession, key: CounterKey, *, used: int = 0, held:
     """Add the (signed) changes; refuse with YEARLY_CAP_CONFLICT if a guard does not hold."""
     if not (used or held or paid or pooled_held):
         return
-    exists = (await session.execute(select(t.c.year).where(*_where(key)))).first()  # type: ignore[arg-type]
-    if exists is None:
-        await session.execute(t.insert().values(
-            insured_id=key.insured_id, year=key.year, insurance_type=key.insurance_type,
-            medical_type=key.medical_type, deductible_used=0, deductible_held=0,
-            pooled_paid=0, pooled_held=0))
     guards = [t.c.deductible_used + used >= 0, t.c.deductible_held + held >= 0,
               t.c.pooled_paid + paid >= 0, t.c.pooled_held + pooled_held >= 0]
     if deductible_limit is not None:
         guards.append(t.c.deductible_used + t.c.deductible_held + used + held <= deductible_limit)
     if yearly_cap is not None:
         guards.append(t.c.pooled_paid + t.c.pooled_held + paid + pooled_held <= yearly_cap)
-    result = await session.execute(
-        update(t).where(*_where(key), *guards)  # type: ignore[arg-type]
-        .values(deductible_used=t.c.deductible_used + used,
-                deductible_held=t.c.deductible_held + held,
-                pooled_paid=t.c.pooled_paid + paid, pooled_held=t.c.pooled_held + pooled_held))
+    guarded = (update(t).where(*_where(key), *guards)  # type: ignore[arg-type]
+               .values(deductible_used=t.c.deductible_used + used,
+                       deductible_held=t.c.deductible_held + held,
+                       pooled_paid=t.c.pooled_paid + paid,
+                       pooled_held=t.c.pooled_held + pooled_held))
+    result = await session.execute(guarded)
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        # the person's first claim of the year in this group has no row yet: create it at
+        # zero and apply the same guarded update (a row that exists failed a guard)
+        exists = (await session.execute(select(t.c.year).where(*_where(key)))).first()  # type: ignore[arg-type]
+        if exists is None:
+            await session.execute(t.insert().values(
+                insured_id=key.insured_id, year=key.year, insurance_type=key.insurance_type,
+                medical_type=key.medical_type, deductible_used=0, deductible_held=0,
+                pooled_paid=0, pooled_held=0))
+            result = await session.execute(guarded)
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise DomainError("YEARLY_CAP_CONFLICT",
                           "a concurrent settlement used the yearly cap or deductible; pre-settle again")

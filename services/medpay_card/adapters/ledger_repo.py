@@ -60,16 +60,17 @@ async def post(session: AsyncSession, insured_id: str, movement: Movement, *, re
                merchant_id: str, now: datetime) -> Posted:
     """Apply a balanced movement: guarded balance update, then its transaction and entries."""
     dp, dh = movement.personal_change, movement.held_change
-    result = await session.execute(
+    row = (await session.execute(
         update(accounts)
         .where(accounts.c.insured_id == insured_id,
                accounts.c.personal_balance + dp >= 0, accounts.c.hold_balance + dh >= 0)
         .values(personal_balance=accounts.c.personal_balance + dp,
-                hold_balance=accounts.c.hold_balance + dh, updated_at=now))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+                hold_balance=accounts.c.hold_balance + dh, updated_at=now)
+        .returning(accounts.c.personal_balance, accounts.c.hold_balance))).first()
+    if row is None:
         raise DomainError("INSUFFICIENT_BALANCE",
                           "the personal-account balance does not cover this movement")
-    after = await read_account(session, insured_id)
+    after = Account(row.personal_balance, row.hold_balance)  # the balances after the update
     txn_id = new_id("txn")
     if not movement.is_empty:
         await session.execute(ledger_transactions.insert().values(
