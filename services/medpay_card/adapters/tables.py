@@ -8,8 +8,6 @@ writer locks to serialize everything that touches one person's money and counter
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -17,7 +15,6 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -28,30 +25,9 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.types import TypeDecorator
 
-from medpay_kit.db import new_metadata
+from medpay_kit.db import UtcDateTime, new_metadata
 from medpay_kit.idempotency import idempotency_table
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """An aware UTC timestamp on every backend (SQLite keeps no zone: stored as UTC)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetimes are not stored")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
 
 metadata: MetaData = new_metadata()
 idempotency = idempotency_table(metadata)

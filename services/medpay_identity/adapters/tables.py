@@ -9,12 +9,9 @@ Timestamps are timezone-aware UTC (:class:`UtcDateTime` also on SQLite).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import (
     Boolean,
     Column,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -25,28 +22,9 @@ from sqlalchemy import (
     Table,
     text,
 )
-from sqlalchemy.types import TypeDecorator
 
-from medpay_kit.db import new_metadata
+from medpay_kit.db import UtcDateTime, new_metadata
 from medpay_kit.idempotency import idempotency_table
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """``DateTime(timezone=True)`` that always reads back aware UTC (SQLite drops the zone)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("naive datetimes are not stored")
-        return value.astimezone(UTC) if value is not None else None
-
-    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
 
 metadata: MetaData = new_metadata()
 idempotency = idempotency_table(metadata)
