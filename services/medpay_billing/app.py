@@ -21,6 +21,7 @@ from medpay_billing.usecases.deps import Deps
 from medpay_billing.usecases.refunds import recover_refunds
 from medpay_kit.assertions import AssertionVerifier
 from medpay_kit.auth import CallerKind
+from medpay_kit.keyring import Keyring
 from medpay_kit.payment_channel import SandboxChannel
 from medpay_kit.server import App, Runtime, Servicer
 
@@ -72,7 +73,8 @@ async def build(runtime: Runtime) -> App:
         db=db, card=card,
         assertions=AssertionVerifier(identity, audience="billing", clock=runtime.clock),
         channel=SandboxChannel(db, channel_transactions, runtime.clock),
-        clock=runtime.clock, settings=settings, bell=EventBell())
+        clock=runtime.clock, settings=settings, bell=EventBell(),
+        keyring=Keyring.load_or_create(settings.keyring_file))
 
     async def recover() -> None:
         await recover_closing(deps)

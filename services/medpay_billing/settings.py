@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -32,6 +33,8 @@ class BillingSettings(ServiceSettings):
     database_url: str = "sqlite+aiosqlite:///var/billing.db"
     card_target: str = "localhost:50052"
     identity_target: str = "localhost:50051"
+    #: Keys for secrets at rest (the HIS credential kept for idempotent replays).
+    keyring_file: Path = Path("var/keys/billing.json")
 
     device_cache_ttl_s: float = Field(default=15.0, ge=0, le=30)
     recovery_interval_s: float = Field(default=10.0, gt=0, le=3600)

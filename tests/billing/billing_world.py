@@ -144,7 +144,7 @@ def slot(days: int = 1, hour: int = 9) -> Timestamp:
 def start_world(stack, keys: Path, **billing_env: str) -> World:
     start_issuer(stack, keys)
     if "billing" not in stack.services:
-        stack.start("billing", **{**FAST, **billing_env})
+        stack.start("billing", keyring_file=str(keys / "billing.json"), **{**FAST, **billing_env})
     return World(stack, keys)
 
 

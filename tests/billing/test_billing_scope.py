@@ -127,3 +127,19 @@ def test_a_revoked_card_stops_working_within_the_cache_window(world):
         request_id=rid(), card_id=person.card_id, reason="phone lost"), timeout=10)
     time.sleep(1.3)  # device_cache_ttl_s is 1 s in these tests (at most 30 s in production)
     assert reason_of(lambda: app.ListBills(pb.ListBillsRequest(), timeout=10)) == "UNAUTHENTICATED"
+
+
+def test_the_his_credential_is_replayed_but_kept_only_hashed_and_sealed(world):
+    import sqlite3
+
+    hospital = world.hospital()
+    request = pb.RegisterHisClientRequest(request_id=rid("his"), institution_code=hospital.code)
+    first = world.ops.RegisterHisClient(request, timeout=10)
+    assert world.ops.RegisterHisClient(request, timeout=10) == first  # an idempotent replay
+    assert first.credential.startswith(f"his_{first.client_id}.")
+    if world.stack.backend == "sqlite":
+        secret = first.credential.split(".", 1)[1].encode()
+        with sqlite3.connect(world.stack.workdir / "billing.db") as db:
+            stored = [r[0] for r in db.execute("SELECT response FROM idempotency_keys")]
+            stored += [r[0].encode() for r in db.execute("SELECT secret_hash FROM his_clients")]
+        assert stored and not any(secret in blob for blob in stored)

@@ -24,6 +24,7 @@ from medpay_kit.clock import Clock
 from medpay_kit.db import Database
 from medpay_kit.errors import DomainError
 from medpay_kit.idempotency import IdempotencyStore, check_request_id
+from medpay_kit.keyring import Keyring
 from medpay_kit.payment_channel import PaymentChannel
 
 M = TypeVar("M", bound=Message)
@@ -38,6 +39,7 @@ class Deps:
     clock: Clock
     settings: BillingSettings
     bell: EventBell
+    keyring: Keyring
 
     def __post_init__(self) -> None:
         self.store = IdempotencyStore(idempotency)

@@ -18,6 +18,7 @@ from medpay_kit.errors import DomainError
 
 CODE = re.compile(r"^[A-Z0-9]{12}$")
 REGION = re.compile(r"^\d{6}$")
+CREDENTIAL_CONTEXT = b"billing.his-credential"
 LEVELS = frozenset(v for v in insurance_pb2.InstitutionLevel.values() if v)
 
 
@@ -81,6 +82,7 @@ async def register_hospital(deps: Deps, request: pb.RegisterHospitalRequest,
 
 async def register_his_client(deps: Deps, request: pb.RegisterHisClientRequest,
                               ) -> pb.RegisterHisClientResponse:
+    """The credential is kept only hashed; the stored replay holds it encrypted."""
     caller = current_caller()
     code = check_code(request.institution_code)
     label = request.client_label.strip()
@@ -97,9 +99,12 @@ async def register_his_client(deps: Deps, request: pb.RegisterHisClientRequest,
         await session.execute(his_clients.insert().values(
             client_id=client_id, institution_code=code, label=label or "HIS",
             secret_hash=issued.secret_hash, created_at=deps.now()))
-        return pb.RegisterHisClientResponse(client_id=client_id, credential=issued.token)
+        sealed = deps.keyring.encrypt(issued.token.encode(), CREDENTIAL_CONTEXT)
+        return pb.RegisterHisClientResponse(client_id=client_id, credential=sealed.hex())
 
-    return await deps.once(caller, "RegisterHisClient", request, pb.RegisterHisClientResponse, work)
+    stored = await deps.once(caller, "RegisterHisClient", request, pb.RegisterHisClientResponse, work)
+    token = deps.keyring.decrypt(bytes.fromhex(stored.credential), CREDENTIAL_CONTEXT)
+    return pb.RegisterHisClientResponse(client_id=stored.client_id, credential=token.decode())
 
 
 async def hospital_row(session: AsyncSession, code: str):  # type: ignore[no-untyped-def]
