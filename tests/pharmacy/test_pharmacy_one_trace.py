@@ -31,8 +31,8 @@ def wait_for_spans(world, trace_id: str, timeout: float = 15.0) -> tuple[list[di
     while True:
         pharmacy = spans_of(world.stack.services["pharmacy"].trace_path, trace_id)
         card = spans_of(world.stack.services["card"].trace_path, trace_id)
-        names = {s["name"] for s in pharmacy + card}
-        if {SETTLE, AUTHORIZE, CAPTURE} <= names or time.monotonic() > deadline:
+        served = {s["name"] for s in pharmacy + card if s["kind"] == "SpanKind.SERVER"}
+        if {SETTLE, AUTHORIZE, CAPTURE} <= served or time.monotonic() > deadline:
             return pharmacy, card
         time.sleep(0.25)
 
