@@ -168,7 +168,7 @@ def main() -> None:
                       f"{a['duplicate_request_ids']}, {a['completed_settlements']} settlements for "
                       f"{a['successful_settle_calls']} successful calls")
     out = ROOT / "var" / "bench" / f"bench-{stamp}.json"
-    out.write_text(json.dumps(results, indent=2))
+    out.write_text(json.dumps(results, indent=2, default=str))  # PostgreSQL sums are Decimal
     console.print(f"written {out.relative_to(ROOT)}")
     if not all(r["audit"]["ok"] for r in results["settle"].values()):
         sys.exit(1)
