@@ -30,5 +30,7 @@ def world(request, tmp_path_factory, pki):
 @pytest.fixture(scope="module")
 def own_world(module_stack, tmp_path_factory) -> World:
     """A stack of this module's own (for modules that move its clock or restart billing)."""
+    # short leases so recovery takes over soon after a crash, but a peer timeout that a
+    # loaded CI machine still meets (the lease must outlive it)
     return start_world(module_stack, tmp_path_factory.mktemp("keys"),
-                       lease_s="3", peer_timeout_s="2", recovery_interval_s="0.3")
+                       lease_s="10", peer_timeout_s="8", recovery_interval_s="0.3")
