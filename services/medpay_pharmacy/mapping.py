@@ -10,8 +10,8 @@ from sqlalchemy import Row
 
 from medpay.common.v1 import errors_pb2, insurance_pb2, money_pb2, split_pb2
 from medpay.pharmacy.v1 import pharmacy_pb2 as pb
+from medpay_kit.card_client import CLASS_NAMES, CLASSES, KINDS
 from medpay_kit.money import CURRENCY
-from medpay_pharmacy.adapters.card import CLASSES, KINDS
 from medpay_pharmacy.adapters.settlements import aware
 from medpay_pharmacy.domain.basket import CatalogueEntry, decimal_text
 from medpay_pharmacy.domain.receipt import Slip, SlipLine, SlipRefund
@@ -19,7 +19,6 @@ from medpay_pharmacy.domain.reconcile import Difference, Totals
 from medpay_pharmacy.domain.reconcile import Row as ReconRow
 from medpay_pharmacy.domain.settlement import CHINA, Parts
 
-CLASS_NAMES = {v: k for k, v in CLASSES.items()}
 KIND_NAMES = {v: k for k, v in KINDS.items()}
 
 

@@ -33,6 +33,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from medpay.common.v1 import insurance_pb2
 from medpay.pharmacy.v1 import pharmacy_pb2 as pb
 from medpay.pharmacy.v1 import pharmacy_pb2_grpc
+from medpay_kit.card_client import CLASSES
 from medpay_kit.client import blocking_channel, error_reason
 from medpay_kit.db import Database
 from medpay_kit.money import fen_to_yuan_text
@@ -44,8 +45,6 @@ COLUMNS = ("item_code", "name", "spec", "unit_price", "price_cap", "item_class",
            "pre_self_pay_ratio_bp")
 DETAIL_COLUMNS = ("settlement_id", "request_id", "refund_id", "refund", "total", "fund_pay",
                   "account_pay", "cash_pay")
-CLASSES = {"A": insurance_pb2.ITEM_CLASS_A, "B": insurance_pb2.ITEM_CLASS_B,
-           "C": insurance_pb2.ITEM_CLASS_C}
 
 console = Console(stderr=True)
 

@@ -31,12 +31,12 @@ from medpay_billing.usecases.scope import (
     visit_for,
 )
 from medpay_kit.auth import Caller, current_caller
+from medpay_kit.card_client import CLASS_NAMES
 from medpay_kit.errors import DomainError
 
 log = structlog.get_logger()
 V, L = visits.c, charge_lines.c
 ATTEMPTS = 4
-CLASS_NAMES = {1: "A", 2: "B", 3: "C"}
 
 
 class _Stale(Exception):

@@ -114,7 +114,7 @@ async def drive_refund(deps: Deps, refund_id: str, owner: str) -> None:
         return
     if row.step != "ISSUER_DONE":
         try:
-            reply = await deps.card.refund(f"billing:{refund_id}:refund", bill.hold_id,
+            reply = await deps.card.refund(f"billing:{refund_id}:refund", bill.hold_id, "ALL",
                                            json.loads(row.line_nos))
         except DomainError as exc:
             if exc.reason not in RETRYABLE:
