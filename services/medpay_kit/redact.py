@@ -25,7 +25,7 @@ SENSITIVE_SUFFIXES = (
 )
 
 _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
-_PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+_PHONE = re.compile(r"(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])")
 _TOKEN = re.compile(r"\b(?:op|pos|his|dev|app|svc)_[A-Za-z0-9]+\.[A-Za-z0-9_\-]{8,}")
 _BEARER = re.compile(r"(?i)bearer\s+\S+")
 
@@ -54,6 +54,11 @@ def scrub(value: Any) -> Any:
     return value
 
 
+#: values the kit itself puts on every line; never personal, so never scrubbed
+SAFE_KEYS = frozenset({"trace_id", "span_id", "timestamp", "level", "service"})
+
+
 def redact_event(_logger: object, _method: str, event: dict[str, Any]) -> dict[str, Any]:
     """structlog processor: the last word before rendering."""
-    return {k: (REDACTED if is_sensitive_key(k) else scrub(v)) for k, v in event.items()}
+    return {k: v if k in SAFE_KEYS else (REDACTED if is_sensitive_key(k) else scrub(v))
+            for k, v in event.items()}

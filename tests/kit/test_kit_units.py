@@ -88,3 +88,11 @@ def test_each_reason_travels_with_the_code_its_contract_documents():
         (reason, code) for code, reason in
         re.findall(r"//\s*([A-Z_]+):[^\n]*\n\s*ERROR_REASON_([A-Z_]+)\s*=", text))
     assert documented == {reason: code.name for reason, code in CODES.items()}
+
+
+def test_trace_ids_and_hex_strings_are_not_mistaken_for_phone_numbers(capsys):
+    configure_logging("test", fmt="json")
+    trace_id = "0af7651916cd43dd8448eb211c80319c"  # contains 13 digits that look like a phone
+    structlog.get_logger().info("probe", note="ref a13812345678b", trace_id=trace_id)
+    line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert line["trace_id"] == trace_id and line["note"] == "ref a13812345678b"
