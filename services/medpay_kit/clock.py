@@ -1,4 +1,4 @@
-"""Time: timezone-aware UTC, from one injectable clock.
+"""Time: timezone-aware UTC, from one injectable clock; business dates in China time.
 
 ``Clock`` reads the wall clock plus an optional offset in seconds from a file. Tests move
 time forward across real processes by writing that file (``MEDPAY_<SVC>_CLOCK_OFFSET_FILE``);
@@ -8,8 +8,19 @@ production leaves it unset.
 from __future__ import annotations
 
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
+
+#: China Standard Time. China keeps no daylight saving time, so a fixed offset is exact.
+CHINA = timezone(timedelta(hours=8), "CST")
+
+
+def business_date(at: datetime) -> date:
+    """The business date of an instant: its calendar date in China (UTC+8), so a capture
+    at 2026-03-01T17:30Z counts on 2026-03-02. A naive value is UTC (as SQLite returns it)."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(CHINA).date()
 
 
 class Clock:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import secrets
 from datetime import UTC, datetime
 
@@ -27,21 +25,6 @@ def new_owner() -> str:
     return secrets.token_hex(8)
 
 
-def encode_token(*values: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
-
-
-def decode_token(token: str, size: int) -> list[str] | None:
-    if not token:
-        return None
-    try:
-        values = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (ValueError, TypeError):
-        values = None
-    if not isinstance(values, list) or len(values) != size or not all(
-            isinstance(v, str) for v in values):
-        raise DomainError("INVALID_ARGUMENT", "page_token is not valid", field="page_token")
-    return values
 
 
 def page_size(requested: int) -> int:

@@ -8,17 +8,11 @@ Dates are calendar dates in China Standard Time (UTC+8): a visit closed at 23:30
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
+from medpay_kit.clock import CHINA  # noqa: F401 - the name billing's modules use
+from medpay_kit.clock import business_date as business_day
 from medpay_kit.errors import DomainError
-
-CHINA = timezone(timedelta(hours=8), "CST")
-
-
-def business_day(at: datetime) -> date:
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    return at.astimezone(CHINA).date()
 
 
 def due_date(closed_at: datetime, grace_days: int) -> date:

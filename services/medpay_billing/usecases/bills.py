@@ -8,7 +8,7 @@ from sqlalchemy import and_, or_, select
 
 from medpay.billing.v1 import billing_pb2 as pb
 from medpay_billing import convert
-from medpay_billing.adapters.rows import aware, decode_token, encode_token, page_size
+from medpay_billing.adapters.rows import aware, page_size
 from medpay_billing.adapters.tables import bills
 from medpay_billing.domain.bill import BillStatus, require_payable
 from medpay_billing.usecases import payments
@@ -16,6 +16,7 @@ from medpay_billing.usecases.deps import Deps
 from medpay_billing.usecases.scope import agreement_row, bill_for, bill_line_map
 from medpay_kit.auth import current_caller
 from medpay_kit.errors import DomainError
+from medpay_kit.paging import decode_token, encode_token
 
 B = bills.c
 

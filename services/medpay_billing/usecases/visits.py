@@ -12,7 +12,7 @@ from medpay.billing.v1 import billing_pb2 as pb
 from medpay.card.v1 import card_pb2
 from medpay.common.v1 import insurance_pb2
 from medpay_billing import convert
-from medpay_billing.adapters.rows import aware, decode_token, encode_token, new_id, page_size
+from medpay_billing.adapters.rows import aware, new_id, page_size
 from medpay_billing.adapters.tables import appointments, visits
 from medpay_billing.domain.agreement import AgreementStatus, require_open_for_visits
 from medpay_billing.domain.dates import business_day, parse_date
@@ -23,6 +23,7 @@ from medpay_billing.usecases.deps import Deps, hospital_of
 from medpay_billing.usecases.registry import hospital_row
 from medpay_kit.auth import current_caller
 from medpay_kit.errors import DomainError
+from medpay_kit.paging import decode_token, encode_token
 
 log = structlog.get_logger()
 V, P = visits.c, appointments.c

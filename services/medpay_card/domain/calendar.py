@@ -7,14 +7,10 @@ business date 2026-03-02 and in benefit year 2026.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime
 
-CST = timezone(timedelta(hours=8), "CST")
-
-
-def business_date(at: datetime) -> date:
-    """The CST calendar date of an aware instant."""
-    return at.astimezone(CST).date()
+from medpay_kit.clock import CHINA as CST  # noqa: F401 - the name card's modules use
+from medpay_kit.clock import business_date
 
 
 def benefit_year(at: datetime) -> int:

@@ -6,8 +6,6 @@ Updates of a PENDING settlement or refund are fenced by its lease: they apply on
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -81,22 +79,6 @@ async def stale_pending(session: AsyncSession, table_name: str, now: datetime,
     return [row[0] for row in rows]
 
 
-def encode_token(*values: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
-
-
-def decode_token(token: str, size: int) -> list[str] | None:
-    if not token:
-        return None
-    try:
-        values = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (ValueError, TypeError):
-        values = None
-    if not isinstance(values, list) or len(values) != size or not all(
-            isinstance(v, str) for v in values):
-        from medpay_kit.errors import DomainError
-        raise DomainError("INVALID_ARGUMENT", "page_token is not valid", field="page_token")
-    return values
 
 
 def _newest_first(table_created, table_key, after: list[str] | None):  # type: ignore[no-untyped-def]

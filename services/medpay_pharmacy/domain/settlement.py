@@ -16,12 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
+from medpay_kit.clock import CHINA
 from medpay_kit.errors import DomainError
-
-CHINA = timezone(timedelta(hours=8), "CST")
 
 
 class Status(StrEnum):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from medpay.pharmacy.v1 import pharmacy_pb2 as pb
+from medpay_kit import paging
 from medpay_kit.auth import Caller
 from medpay_kit.errors import DomainError
 from medpay_pharmacy import mapping
@@ -40,7 +41,7 @@ class Queries:
         day = parse_business_date(request.business_date) if request.business_date else ""
         status = (pb.SettlementStatus.Name(request.status).removeprefix("SETTLEMENT_STATUS_")
                   if request.status else "")
-        after = repo.decode_token(request.page_token, 2)
+        after = paging.decode_token(request.page_token, 2)
         async with self._d.db.read() as session:
             rows = await repo.list_settlements(session, code, business_date=day,
                                                terminal_id=request.terminal_id, status=status,
@@ -53,7 +54,7 @@ class Queries:
         token = ""
         if len(rows) > size:
             last = page[-1]
-            token = repo.encode_token(repo.aware(last.created_at).isoformat(), last.settlement_id)
+            token = paging.encode_token(repo.aware(last.created_at).isoformat(), last.settlement_id)
         return pb.ListSettlementsResponse(
             settlements=[mapping.receipt(r, by_settlement.get(r.settlement_id, [])) for r in page],
             next_page_token=token)
@@ -65,7 +66,7 @@ class Queries:
         day = parse_business_date(request.business_date) if request.business_date else ""
         status = (pb.ChannelTransactionStatus.Name(request.status)
                   .removeprefix("CHANNEL_TRANSACTION_STATUS_") if request.status else "")
-        after = repo.decode_token(request.page_token, 2)
+        after = paging.decode_token(request.page_token, 2)
         async with self._d.db.read() as session:
             rows = await repo.list_payments(session, code=request.institution_code,
                                             business_date=day,
@@ -75,6 +76,6 @@ class Queries:
         token = ""
         if len(rows) > size:
             last = page[-1]
-            token = repo.encode_token(repo.aware(last.created_at).isoformat(), last.transaction_id)
+            token = paging.encode_token(repo.aware(last.created_at).isoformat(), last.transaction_id)
         return pb.ListChannelTransactionsResponse(
             transactions=[mapping.channel_payment(r) for r in page], next_page_token=token)
