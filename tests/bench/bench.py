@@ -26,7 +26,7 @@ ROOT = HERE.parents[1]
 sys.path[:0] = [str(HERE), str(ROOT / "tests"), str(ROOT / "services")]
 
 import grpc  # noqa: E402
-from echo_bench import run_echo  # noqa: E402
+from echo_bench import run_echo, run_echo_at  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 from settle_bench import audit, make_contexts, measure, prefill_settlements, rss_mb, seed, start  # noqa: E402
@@ -57,6 +57,21 @@ def echo_runs(work: Path, pki: Path, duration: float) -> dict:
         finally:
             stack.stop()
     return out
+
+
+def echo_at_settle_rates(work: Path, pki: Path, duration: float, settle: dict) -> None:
+    """The kit echo at each Settle run's half-maximum rate: the p99 the target compares."""
+    stack = Stack(work / "echo-at-rate", pki)
+    stack.workdir.mkdir(parents=True, exist_ok=True)
+    proc = stack.start("echo", log_level="warning")
+    try:
+        backends = list(settle)
+        rates = [max(1.0, settle[b]["max"]["per_second"] / 2) for b in backends]
+        for backend, result in zip(backends, run_echo_at(proc.target, pki, stack.operator_token,
+                                                         rates, duration), strict=True):
+            settle[backend]["echo_at_same_rate"] = result.as_dict()
+    finally:
+        stack.stop()
 
 
 def settle_run(work: Path, pki: Path, backend: str, duration: float, people: int,
@@ -107,17 +122,20 @@ def _pg_version(url: str) -> str:
 
 def table(results: dict) -> Table:
     t = Table(title="medpay bench (one run, this machine)", title_justify="left")
-    for col in ("workload", "max/s", "× echo", "p50 @½max ms", "p99 @½max ms", "RSS MB"):
+    for col in ("workload", "max/s", "× echo", "p50 @½max ms", "p99 @½max ms",
+                "echo p99 same rate ms", "p99 ÷ echo p99", "RSS MB"):
         t.add_column(col, justify="left" if col == "workload" else "right")
     echo = results["echo"]["echo (kit: TLS + interceptors + telemetry)"]["max"]["per_second"]
     for label, r in results["echo"].items():
         t.add_row(label, f"{r['max']['per_second']:.0f}", f"{r['max']['per_second'] / echo:.2f}",
-                  f"{r['half']['p50_ms']:.1f}", f"{r['half']['p99_ms']:.1f}",
+                  f"{r['half']['p50_ms']:.1f}", f"{r['half']['p99_ms']:.1f}", "", "",
                   ", ".join(f"{v:.0f}" for v in r["rss_mb"].values()))
     for backend, r in results["settle"].items():
+        same = r.get("echo_at_same_rate", {}).get("p99_ms")
         t.add_row(f"Settle on {backend} (pharmacy → card)", f"{r['max']['per_second']:.0f}",
                   f"{r['max']['per_second'] / echo:.2f}", f"{r['half']['p50_ms']:.1f}",
-                  f"{r['half']['p99_ms']:.1f}",
+                  f"{r['half']['p99_ms']:.1f}", f"{same:.1f}" if same else "",
+                  f"{r['half']['p99_ms'] / same:.1f}" if same else "",
                   ", ".join(f"{k} {v:.0f}" for k, v in r["rss_mb"].items()))
         growth = r.get("growth")
         if growth:
@@ -125,7 +143,7 @@ def table(results: dict) -> Table:
                 g = growth[size]
                 t.add_row(f"  Settle on {backend}, settlements table {growth['rows_' + size]:,} rows",
                           f"{g['per_second']:.0f}", f"{g['per_second'] / echo:.2f}",
-                          f"{g['p50_ms']:.1f}", f"{g['p99_ms']:.1f}", "")
+                          f"{g['p50_ms']:.1f}", f"{g['p99_ms']:.1f}", "", "", "")
     return t
 
 
@@ -157,6 +175,7 @@ def main() -> None:
         console.print("measuring Settle on PostgreSQL …")
         results["settle"]["PostgreSQL"] = settle_run(work, pki, "postgres", args.duration,
                                                      args.people, 0)
+    echo_at_settle_rates(work, pki, args.duration, results["settle"])
     console.print(table(results))
     console.print(" · ".join(f"{k}: {v}" for k, v in results["versions"].items()))
     for backend, r in results["settle"].items():

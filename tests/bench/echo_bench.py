@@ -32,3 +32,24 @@ async def measure_echo(target: str, pki: Path, token: str | None, *, duration: f
 
 def run_echo(target: str, pki: Path, token: str | None, duration: float) -> tuple[Result, Result]:
     return asyncio.run(measure_echo(target, pki, token, duration=duration))
+
+
+async def measure_echo_at(target: str, pki: Path, token: str | None, rates: list[float], *,
+                          duration: float) -> list[Result]:
+    """The echo's latency at given offered rates (to compare a workload's p99 at its rate)."""
+    channel = service_channel(target, pki, "client", token=token)
+    stub = echo_pb2_grpc.EchoServiceStub(channel)
+    request = echo_pb2.EchoRequest(payload=b"0123456789abcdef")
+
+    async def call(_: int) -> object:
+        return await stub.Echo(request)
+
+    await closed_loop(call, concurrency=CONCURRENCY, duration=1.0)  # warm up
+    results = [await open_loop(call, rate=rate, duration=duration) for rate in rates]
+    await channel.close()
+    return results
+
+
+def run_echo_at(target: str, pki: Path, token: str | None, rates: list[float],
+                duration: float) -> list[Result]:
+    return asyncio.run(measure_echo_at(target, pki, token, rates, duration=duration))
