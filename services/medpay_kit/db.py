@@ -74,7 +74,7 @@ def _sqlite_engine(url: str, *, writer: bool) -> AsyncEngine:
         parsed,
         pool_size=1 if writer else 4,
         max_overflow=0,
-        connect_args={"timeout": 30},
+        connect_args={"timeout": 30, "inline": True},
     )
 
     @event.listens_for(engine.sync_engine, "connect")
