@@ -66,8 +66,6 @@ class Runtime:
         url = self.settings.database_url
         await asyncio.to_thread(upgrade, package, url)
         db = Database(url)
-        for engine in db.engines:
-            self.telemetry.instrument_engine(engine)
         self._closers.append(db.dispose)
         return db
 

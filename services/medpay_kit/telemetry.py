@@ -2,7 +2,7 @@
 
 Spans go to OTLP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set, otherwise to a JSON-lines
 file when the service's ``trace_file`` is set, otherwise nowhere. gRPC server and client
-calls are instrumented here; database engines are instrumented by :func:`instrument_engine`.
+calls are instrumented here; each database transaction is a span of its own (``db.py``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from typing import IO
 
 from opentelemetry import metrics, trace
 from opentelemetry.instrumentation.grpc import GrpcAioInstrumentorClient, GrpcAioInstrumentorServer
-from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
@@ -22,7 +21,6 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.util import ns_to_iso_str
 from opentelemetry.trace import format_span_id, format_trace_id
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 def _iso(ns: int | None) -> str | None:
@@ -110,18 +108,9 @@ class Telemetry:
         self.meter_provider = MeterProvider(resource=resource, metric_readers=readers)
         trace.set_tracer_provider(self.tracer_provider)
         metrics.set_meter_provider(self.meter_provider)
-        self._instrument = instrument
         if instrument:
             GrpcAioInstrumentorServer().instrument(tracer_provider=self.tracer_provider)
             GrpcAioInstrumentorClient().instrument(tracer_provider=self.tracer_provider)
-
-    def instrument_engine(self, engine: AsyncEngine) -> None:
-        if not self._instrument:
-            return
-        SQLAlchemyInstrumentor().instrument(
-            engine=engine.sync_engine, tracer_provider=self.tracer_provider,
-            enable_commenter=False,
-        )
 
     def shutdown(self) -> None:
         self.tracer_provider.shutdown()
