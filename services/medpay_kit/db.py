@@ -82,7 +82,7 @@ def _sqlite_engine(url: str, *, writer: bool) -> AsyncEngine:
         parsed,
         pool_size=1 if writer else 4,
         max_overflow=0,
-        connect_args={"timeout": 30, "inline": True},
+        connect_args={"timeout": 30},
     )
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -92,7 +92,6 @@ def _sqlite_engine(url: str, *, writer: bool) -> AsyncEngine:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
 
     @event.listens_for(engine.sync_engine, "begin")

@@ -1,23 +1,25 @@
-"""SQLAlchemy's aiosqlite dialect without the per-statement thread hops (``sqlite+medpay``).
+"""SQLAlchemy's aiosqlite dialect, running statements on the event loop (``sqlite+medpay``).
 
-The stock adapter runs a statement as up to four round trips to aiosqlite's thread
-(open a cursor, execute, fetch, close), each waiting for a turn of the event loop. Under
-load those turns are what a write transaction mostly waits for, and SQLite's single
-writer holds its lock all that time. This adapter does the four steps in one call.
+The stock adapter runs a statement as up to four round trips to aiosqlite's thread (open
+a cursor, execute, fetch, close), each waiting for a turn of the event loop. Under load
+those turns are what a write transaction mostly waits for, and SQLite's single writer
+holds its lock all that time.
 
-Where that call runs depends on whether it can wait. A statement that may have to wait
-for another process's lock (``BEGIN``, under ``busy_timeout``) goes to the connection's
-own thread, so the event loop never sleeps in SQLite's busy handler. Once a connection
-holds its transaction, a statement cannot wait for anyone in WAL mode: it is a few
-microseconds of work on pages in memory (``synchronous=NORMAL`` writes no fsync at
-commit), cheaper to run on the event loop than to hand to a thread and wait for the
-loop's next turn. Connections opened with ``inline=True`` do that; the others hop once
-per statement. Same SQL, same results, same errors either way.
+In WAL mode with ``synchronous=NORMAL`` a statement is a few microseconds of work on
+pages in memory (no fsync at commit) unless it has to wait for another connection's lock.
+So this adapter runs every statement, commit and rollback directly on the event loop with
+SQLite's busy timeout at zero: nothing can sleep there. A statement SQLite refuses as
+busy (another process holds the write lock, say an operator's tool) is run again on the
+connection's own aiosqlite thread with the configured timeout, where waiting blocks
+nothing else. Same SQL, same results, same errors; the only difference is where the rare
+wait happens.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.dialects import registry
@@ -31,8 +33,8 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 DRIVER = "medpay"
 
 
-def _execute(conn: Any, operation: Any, parameters: Any, many: bool) -> tuple:
-    """Runs on the aiosqlite thread: execute, fetch everything, close."""
+def _execute(conn: sqlite3.Connection, operation: Any, parameters: Any, many: bool) -> tuple:
+    """Execute, fetch everything, close."""
     cursor = conn.cursor()
     try:
         if many:
@@ -48,24 +50,27 @@ def _execute(conn: Any, operation: Any, parameters: Any, many: bool) -> tuple:
         cursor.close()
 
 
-def _may_wait(operation: str) -> bool:
-    return operation[:5].upper() == "BEGIN"
+def _patiently(conn: sqlite3.Connection, timeout_ms: int, work: Callable[..., Any],
+               *args: Any) -> Any:
+    """On the aiosqlite thread: ``work`` with the busy timeout, then back to zero."""
+    conn.execute(f"PRAGMA busy_timeout={timeout_ms}")
+    try:
+        return work(conn, *args)
+    finally:
+        conn.execute("PRAGMA busy_timeout=0")
+
+
+def _busy(error: Exception) -> bool:
+    code = getattr(error, "sqlite_errorcode", 0)
+    return isinstance(error, sqlite3.OperationalError) and code & 0xFF == sqlite3.SQLITE_BUSY
 
 
 class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
     __slots__ = ()
 
     def _run(self, operation: Any, parameters: Any, many: bool) -> None:
-        conn = self._connection
-        try:
-            if self._adapt_connection.inline and not _may_wait(operation):
-                description, rows, lastrowid, rowcount = _execute(
-                    conn._conn, operation, parameters, many)
-            else:
-                description, rows, lastrowid, rowcount = self.await_(
-                    conn._execute(_execute, conn._conn, operation, parameters, many))
-        except Exception as error:
-            self._adapt_connection._handle_exception(error)
+        description, rows, lastrowid, rowcount = self._adapt_connection.run(
+            _execute, operation, parameters, many)
         self.description = description
         self.lastrowid = lastrowid
         self.rowcount = rowcount
@@ -79,28 +84,40 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         self._run(operation, seq_of_parameters, True)
 
 
-class OneHopConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ("inline",)
+def _commit(conn: sqlite3.Connection) -> None:
+    conn.commit()
 
-    def __init__(self, dbapi: Any, connection: Any, inline: bool) -> None:
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    conn.rollback()
+
+
+class OneHopConnection(AsyncAdapt_aiosqlite_connection):
+    __slots__ = ("timeout_ms",)
+
+    def __init__(self, dbapi: Any, connection: Any, timeout_ms: int) -> None:
         super().__init__(dbapi, connection)
-        self.inline = inline
+        self.timeout_ms = timeout_ms
+
+    def run(self, work: Callable[..., Any], *args: Any) -> Any:
+        """``work(conn, *args)`` on the event loop; on the thread if SQLite says busy."""
+        conn = self._connection._conn
+        try:
+            try:
+                return work(conn, *args)
+            except sqlite3.OperationalError as error:
+                if not _busy(error):
+                    raise
+            return self.await_(self._connection._execute(
+                _patiently, conn, self.timeout_ms, work, *args))
+        except Exception as error:
+            self._handle_exception(error)
 
     def commit(self) -> None:
-        if not self.inline:
-            return super().commit()
-        try:
-            self._connection._conn.commit()
-        except Exception as error:
-            self._handle_exception(error)
+        self.run(_commit)
 
     def rollback(self) -> None:
-        if not self.inline:
-            return super().rollback()
-        try:
-            self._connection._conn.rollback()
-        except Exception as error:
-            self._handle_exception(error)
+        self.run(_rollback)
 
     def cursor(self, server_side: bool = False) -> AsyncAdapt_aiosqlite_cursor:
         if server_side:
@@ -109,12 +126,13 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
 
 
 class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
-    def connect(self, *arg: Any, inline: bool = False, **kw: Any) -> AsyncAdapt_aiosqlite_connection:
-        if inline:  # used from the event loop's thread as well as aiosqlite's, never at once
-            kw["check_same_thread"] = False
+    def connect(self, *arg: Any, **kw: Any) -> AsyncAdapt_aiosqlite_connection:
+        timeout_ms = int(float(kw.get("timeout", 5.0)) * 1000)
+        kw["timeout"] = 0  # never sleep on the event loop; see _patiently
+        kw["check_same_thread"] = False  # the loop's thread and aiosqlite's, never at once
         adapted = super().connect(*arg, **kw)
         if type(adapted) is AsyncAdapt_aiosqlite_connection:
-            return OneHopConnection(self, adapted._connection, inline)
+            return OneHopConnection(self, adapted._connection, timeout_ms)
         return adapted  # the sync fallback keeps the stock adapter
 
 
