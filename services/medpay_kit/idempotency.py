@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from google.protobuf.message import Message
-from sqlalchemy import Column, DateTime, LargeBinary, MetaData, String, Table, select
+from sqlalchemy import Column, DateTime, LargeBinary, MetaData, String, Table, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,14 +52,17 @@ def check_request_id(request_id: str) -> None:
 class IdempotencyStore:
     def __init__(self, table: Table) -> None:
         self.table = table
+        c = table.c
+        # built once: a statement object reused keeps its compiled form and cache key
+        self._recall = select(c.request_hash, c.response).where(
+            c.caller == bindparam("k_caller"), c.method == bindparam("k_method"),
+            c.request_id == bindparam("k_request_id"))
+        self._remember = table.insert()
 
     async def recall(self, session: AsyncSession, caller: str, method: str, request_id: str,
                      request: Message, response_type: type[M]) -> M | None:
-        row = (await session.execute(
-            select(self.table.c.request_hash, self.table.c.response).where(
-                self.table.c.caller == caller, self.table.c.method == method,
-                self.table.c.request_id == request_id)
-        )).first()
+        row = (await session.execute(self._recall, {
+            "k_caller": caller, "k_method": method, "k_request_id": request_id})).first()
         if row is None:
             return None
         if row.request_hash != fingerprint(request):
@@ -69,12 +72,11 @@ class IdempotencyStore:
 
     async def remember(self, session: AsyncSession, caller: str, method: str, request_id: str,
                        request: Message, response: Message) -> None:
-        await session.execute(self.table.insert().values(
-            caller=caller, method=method, request_id=request_id,
-            request_hash=fingerprint(request),
-            response=response.SerializeToString(deterministic=True),
-            created_at=datetime.now(UTC),
-        ))
+        await session.execute(self._remember, {
+            "caller": caller, "method": method, "request_id": request_id,
+            "request_hash": fingerprint(request),
+            "response": response.SerializeToString(deterministic=True),
+            "created_at": datetime.now(UTC)})
 
     async def run(self, db: Database, caller: str, method: str, request: Message,
                   response_type: type[M], work: Callable[[AsyncSession], Awaitable[M]]) -> M:

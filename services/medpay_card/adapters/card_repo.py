@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medpay_card.adapters.tables import cards as t
@@ -28,12 +28,15 @@ class Card:
     status_changed_at: datetime
 
 
+_GET = select(t).where(t.c.card_id == bindparam("k_card_id"))  # built once: stays compiled
+
+
 def _card(row: object) -> Card:
     return Card(**{name: getattr(row, name) for name in Card.__slots__})  # type: ignore[attr-defined]
 
 
 async def get(session: AsyncSession, card_id: str) -> Card | None:
-    row = (await session.execute(select(t).where(t.c.card_id == card_id))).first()
+    row = (await session.execute(_GET, {"k_card_id": card_id})).first()
     return _card(row) if row else None
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medpay_card.adapters.tables import holds as t
@@ -61,25 +61,32 @@ class SettlementRow:
     at: datetime
 
 
+# a settlement's statements, built once with bound parameters (reused, they stay compiled)
+_INSERT = t.insert()
+_GET = select(t).where(t.c.hold_id == bindparam("k_hold_id"), t.c.caller == bindparam("k_caller"))
+_TRANSITION = update(t).where(t.c.hold_id == bindparam("k_hold_id"),
+                              t.c.state == bindparam("k_expected"))  # SET: the values given
+_ADD_ROW = rows_t.insert()
+
+
 def _hold(row: object) -> Hold:
     return Hold(**{n: getattr(row, n) for n in Hold.__slots__})  # type: ignore[attr-defined]
 
 
 async def insert(session: AsyncSession, hold: Hold) -> None:
-    await session.execute(t.insert().values(**{n: getattr(hold, n) for n in Hold.__slots__}))  # type: ignore[attr-defined]
+    await session.execute(_INSERT, {n: getattr(hold, n) for n in Hold.__slots__})  # type: ignore[attr-defined]
 
 
 async def get(session: AsyncSession, hold_id: str, caller: str) -> Hold | None:
     """A hold of this caller (another caller's hold is not found)."""
-    row = (await session.execute(
-        select(t).where(t.c.hold_id == hold_id, t.c.caller == caller))).first()
+    row = (await session.execute(_GET, {"k_hold_id": hold_id, "k_caller": caller})).first()
     return _hold(row) if row else None
 
 
 async def transition(session: AsyncSession, hold_id: str, *, expected: str,
                      **values: object) -> bool:
-    result = await session.execute(
-        update(t).where(t.c.hold_id == hold_id, t.c.state == expected).values(**values))
+    result = await session.execute(_TRANSITION,
+                                   {"k_hold_id": hold_id, "k_expected": expected, **values})
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
@@ -105,8 +112,7 @@ async def insert_refund(session: AsyncSession, *, refund_id: str, hold_id: str, 
 
 
 async def add_settlement_row(session: AsyncSession, row: SettlementRow) -> None:
-    await session.execute(rows_t.insert().values(
-        **{n: getattr(row, n) for n in SettlementRow.__slots__}))  # type: ignore[attr-defined]
+    await session.execute(_ADD_ROW, {n: getattr(row, n) for n in SettlementRow.__slots__})  # type: ignore[attr-defined]
 
 
 def _day_filter(caller: str, merchant_id: str, day: date, insurance_type: int | None) -> list[Any]:

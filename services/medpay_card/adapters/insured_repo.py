@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medpay_card.adapters.tables import insured_persons as t
@@ -78,10 +78,11 @@ def _row(row: object) -> Insured:
 
 _COLUMNS = (t.c.insured_id, t.c.region_code, t.c.insurance_types, t.c.person_type, t.c.status,
             t.c.identity_person_id, t.c.name_enc)
+_GET = select(*_COLUMNS).where(t.c.insured_id == bindparam("k_insured_id"))  # stays compiled
 
 
 async def get(session: AsyncSession, insured_id: str) -> Insured | None:
-    row = (await session.execute(select(*_COLUMNS).where(t.c.insured_id == insured_id))).first()
+    row = (await session.execute(_GET, {"k_insured_id": insured_id})).first()
     return _row(row) if row else None
 
 

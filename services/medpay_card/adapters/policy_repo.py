@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medpay_card.adapters.tables import policies as t
@@ -14,6 +14,13 @@ _FIELDS = ("policy_id", "version", "region_code", "insurance_type", "medical_typ
            "institution_level", "person_type", "effective_from", "effective_to", "deductible",
            "deductible_scope", "fund_ratio_bp", "yearly_cap", "pooling",
            "account_may_pay_out_of_scope")
+
+
+# every claim's lookup, built once with bound parameters (reused, it stays compiled)
+_FOR_COMBINATION = select(t).where(
+    t.c.region_code == bindparam("k_region"), t.c.insurance_type == bindparam("k_insurance_type"),
+    t.c.medical_type == bindparam("k_medical_type"),
+    t.c.institution_level == bindparam("k_level"), t.c.person_type == bindparam("k_person_type"))
 
 
 def _policy(row: object) -> BenefitPolicy:
@@ -34,10 +41,9 @@ async def insert(session: AsyncSession, policy: BenefitPolicy, *, source: str,
 
 async def for_combination(session: AsyncSession, region: str, insurance_type: int,
                           medical_type: str, level: str, person_type: str) -> list[BenefitPolicy]:
-    rows = await session.execute(select(t).where(
-        t.c.region_code == region, t.c.insurance_type == insurance_type,
-        t.c.medical_type == medical_type, t.c.institution_level == level,
-        t.c.person_type == person_type))
+    rows = await session.execute(_FOR_COMBINATION, {
+        "k_region": region, "k_insurance_type": insurance_type, "k_medical_type": medical_type,
+        "k_level": level, "k_person_type": person_type})
     return [_policy(row) for row in rows.all()]
 
 

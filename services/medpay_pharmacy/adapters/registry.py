@@ -6,16 +6,26 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medpay_pharmacy.adapters.tables import catalogue_items, payment_contexts, pharmacies, terminals
 from medpay_pharmacy.domain.basket import CatalogueEntry, decimal_text
 
+# the lookups of every sale, built once with bound parameters (reused, they stay compiled)
+_PHARMACY = select(pharmacies).where(pharmacies.c.institution_code == bindparam("k_code"))
+_TERMINAL = select(terminals).where(terminals.c.terminal_id == bindparam("k_terminal_id"))
+_ITEMS = select(catalogue_items).where(
+    catalogue_items.c.institution_code == bindparam("k_code"),
+    catalogue_items.c.item_code.in_(bindparam("k_item_codes", expanding=True)))
+_CONTEXT = select(payment_contexts).where(
+    payment_contexts.c.payment_context_id == bindparam("k_context_id"),
+    payment_contexts.c.institution_code == bindparam("k_code"))
+_ADD_CONTEXT = payment_contexts.insert()
+
 
 async def get_pharmacy(session: AsyncSession, code: str) -> Row | None:
-    return (await session.execute(
-        select(pharmacies).where(pharmacies.c.institution_code == code))).first()
+    return (await session.execute(_PHARMACY, {"k_code": code})).first()
 
 
 async def save_pharmacy(session: AsyncSession, code: str, values: dict, now: datetime) -> bool:
@@ -37,8 +47,7 @@ async def add_terminal(session: AsyncSession, terminal_id: str, code: str, label
 
 
 async def get_terminal(session: AsyncSession, terminal_id: str) -> Row | None:
-    return (await session.execute(
-        select(terminals).where(terminals.c.terminal_id == terminal_id))).first()
+    return (await session.execute(_TERMINAL, {"k_terminal_id": terminal_id})).first()
 
 
 def _entry(row: Row) -> CatalogueEntry:
@@ -52,9 +61,8 @@ def _entry(row: Row) -> CatalogueEntry:
 async def catalogue_for(session: AsyncSession, code: str,
                         item_codes: Iterable[str]) -> dict[str, CatalogueEntry]:
     wanted = sorted(set(item_codes))
-    rows = (await session.execute(select(catalogue_items).where(
-        catalogue_items.c.institution_code == code,
-        catalogue_items.c.item_code.in_(wanted)))).all() if wanted else []
+    rows = (await session.execute(_ITEMS, {"k_code": code, "k_item_codes": wanted})
+            ).all() if wanted else []
     return {row.item_code: _entry(row) for row in rows}
 
 
@@ -98,12 +106,12 @@ async def list_items(session: AsyncSession, code: str, after: str,
 async def save_context(session: AsyncSession, context_id: str, code: str, masked_name: str,
                        insurance_type: int, expires_at: datetime, now: datetime) -> None:
     if await get_context(session, context_id, code) is None:
-        await session.execute(payment_contexts.insert().values(
-            payment_context_id=context_id, institution_code=code, masked_name=masked_name,
-            insurance_type=insurance_type, expires_at=expires_at, created_at=now))
+        await session.execute(_ADD_CONTEXT, {
+            "payment_context_id": context_id, "institution_code": code,
+            "masked_name": masked_name, "insurance_type": insurance_type,
+            "expires_at": expires_at, "created_at": now})
 
 
 async def get_context(session: AsyncSession, context_id: str, code: str) -> Row | None:
-    return (await session.execute(select(payment_contexts).where(
-        payment_contexts.c.payment_context_id == context_id,
-        payment_contexts.c.institution_code == code))).first()
+    return (await session.execute(_CONTEXT, {"k_context_id": context_id,
+                                             "k_code": code})).first()

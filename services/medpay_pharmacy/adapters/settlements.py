@@ -2,6 +2,10 @@
 
 Updates of a PENDING settlement or refund are fenced by its lease: they apply only while
 ``lease_owner`` is the caller's, so a driver that lost its lease to recovery stops.
+
+The statements of every settlement are built once with bound parameters: reused, a
+statement keeps its cache key and compiled form. An UPDATE without ``values()`` sets the
+columns given when it is executed.
 """
 
 from __future__ import annotations
@@ -9,12 +13,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Row, and_, or_, select, update
+from sqlalchemy import Row, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medpay_pharmacy.adapters.tables import channel_payments, refunds, settlements
 
 S, R, P = settlements.c, refunds.c, channel_payments.c
+
+_ADD_SETTLEMENT = settlements.insert().returning(*settlements.c)
+_BY_REQUEST = select(settlements).where(S.institution_code == bindparam("k_code"),
+                                        S.request_id == bindparam("k_request_id"))
+_BY_ID = select(settlements).where(S.settlement_id == bindparam("k_settlement_id"))
+_BY_ID_AT = _BY_ID.where(S.institution_code == bindparam("k_code"))
+_UPDATE = update(settlements).where(S.settlement_id == bindparam("k_settlement_id"))
+_UPDATE_FENCED = _UPDATE.where(S.lease_owner == bindparam("k_owner"))
+_SAVE = _UPDATE_FENCED.returning(*settlements.c)
+_REFUNDS_OF = select(refunds).where(R.settlement_id.in_(bindparam("k_ids", expanding=True))
+                                    ).order_by(R.created_at, R.refund_id)
+_ADD_PAYMENT = channel_payments.insert()
+_PAYMENT = select(channel_payments).where(P.transaction_id == bindparam("k_transaction_id"))
+_UPDATE_PAYMENT = update(channel_payments).where(
+    P.transaction_id == bindparam("k_transaction_id"))
 
 
 def aware(value: datetime | None) -> datetime | None:
@@ -26,38 +45,38 @@ def aware(value: datetime | None) -> datetime | None:
 
 async def add_settlement(session: AsyncSession, **values: object) -> Row:
     """Insert a settlement and hand back the stored row (RETURNING: no second read)."""
-    return (await session.execute(settlements.insert().values(**values)
-                                  .returning(*settlements.c))).one()
+    return (await session.execute(_ADD_SETTLEMENT, values)).one()
 
 
 async def settlement_by_request(session: AsyncSession, code: str, request_id: str) -> Row | None:
-    return (await session.execute(select(settlements).where(
-        S.institution_code == code, S.request_id == request_id))).first()
+    return (await session.execute(_BY_REQUEST, {"k_code": code,
+                                                "k_request_id": request_id})).first()
 
 
 async def settlement_by_id(session: AsyncSession, settlement_id: str,
                            code: str | None = None) -> Row | None:
-    query = select(settlements).where(S.settlement_id == settlement_id)
-    if code is not None:
-        query = query.where(S.institution_code == code)
-    return (await session.execute(query)).first()
+    if code is None:
+        return (await session.execute(_BY_ID, {"k_settlement_id": settlement_id})).first()
+    return (await session.execute(_BY_ID_AT, {"k_settlement_id": settlement_id,
+                                              "k_code": code})).first()
 
 
 async def update_settlement(session: AsyncSession, settlement_id: str, owner: str | None,
                             **values: object) -> bool:
     """Apply ``values``; with an ``owner``, only while that owner holds the lease."""
-    query = update(settlements).where(S.settlement_id == settlement_id)
-    if owner is not None:
-        query = query.where(S.lease_owner == owner)
-    return (await session.execute(query.values(**values))).rowcount == 1
+    if owner is None:
+        result = await session.execute(_UPDATE, {"k_settlement_id": settlement_id, **values})
+    else:
+        result = await session.execute(_UPDATE_FENCED, {"k_settlement_id": settlement_id,
+                                                         "k_owner": owner, **values})
+    return result.rowcount == 1
 
 
 async def save_settlement(session: AsyncSession, settlement_id: str, owner: str,
                           **values: object) -> Row | None:
     """``update_settlement`` fenced by the lease, returning the updated row (None: lease lost)."""
-    return (await session.execute(
-        update(settlements).where(S.settlement_id == settlement_id, S.lease_owner == owner)
-        .values(**values).returning(*settlements.c))).first()
+    return (await session.execute(_SAVE, {"k_settlement_id": settlement_id, "k_owner": owner,
+                                          **values})).first()
 
 
 async def claim_settlement(session: AsyncSession, settlement_id: str, owner: str,
@@ -121,9 +140,7 @@ async def refund_by_id(session: AsyncSession, refund_id: str) -> Row | None:
 async def refunds_of(session: AsyncSession, settlement_ids: Sequence[str]) -> list[Row]:
     if not settlement_ids:
         return []
-    return list((await session.execute(select(refunds).where(
-        R.settlement_id.in_(list(settlement_ids)))
-        .order_by(R.created_at, R.refund_id))).all())
+    return list((await session.execute(_REFUNDS_OF, {"k_ids": list(settlement_ids)})).all())
 
 
 async def update_refund(session: AsyncSession, refund_id: str, owner: str | None,
@@ -163,17 +180,15 @@ async def refunded_on(session: AsyncSession, code: str, business_date: str,
 
 
 async def add_payment(session: AsyncSession, **values: object) -> None:
-    await session.execute(channel_payments.insert().values(**values))
+    await session.execute(_ADD_PAYMENT, values)
 
 
 async def payment(session: AsyncSession, transaction_id: str) -> Row | None:
-    return (await session.execute(
-        select(channel_payments).where(P.transaction_id == transaction_id))).first()
+    return (await session.execute(_PAYMENT, {"k_transaction_id": transaction_id})).first()
 
 
 async def update_payment(session: AsyncSession, transaction_id: str, **values: object) -> None:
-    await session.execute(update(channel_payments).where(P.transaction_id == transaction_id)
-                          .values(**values))
+    await session.execute(_UPDATE_PAYMENT, {"k_transaction_id": transaction_id, **values})
 
 
 async def list_payments(session: AsyncSession, *, code: str, business_date: str,
