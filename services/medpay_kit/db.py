@@ -14,8 +14,8 @@ waits, locks and commits, so it is the unit a trace shows.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -123,19 +123,30 @@ class Database:
             "db.name": Path(parsed.database).stem if self.is_sqlite and parsed.database
             else parsed.database or ""}
 
+    @contextmanager
+    def _span(self, name: str) -> Iterator[None]:
+        """A leaf span: nothing runs inside it that makes spans, so it is not made current."""
+        span = _tracer.start_span(name, kind=trace.SpanKind.CLIENT,
+                                  attributes=self._span_attributes)
+        try:
+            yield
+        except BaseException as exc:
+            span.set_status(trace.StatusCode.ERROR, type(exc).__name__)
+            raise
+        finally:
+            span.end()
+
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session in a write transaction; commits on success, rolls back on error."""
-        with _tracer.start_as_current_span("db.write", kind=trace.SpanKind.CLIENT,
-                                           attributes=self._span_attributes):
+        with self._span("db.write"):
             async with self._writer() as session, session.begin():
                 yield session
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         """A session for reads only (never commits)."""
-        with _tracer.start_as_current_span("db.read", kind=trace.SpanKind.CLIENT,
-                                           attributes=self._span_attributes):
+        with self._span("db.read"):
             async with self._reader() as session, session.begin():
                 yield session
 
