@@ -22,7 +22,6 @@ from medpay_kit.idempotency import check_request_id, fingerprint
 from medpay_kit.interceptor import call_deadline
 from medpay_pharmacy import mapping
 from medpay_pharmacy.adapters import settlements as repo
-from medpay_pharmacy.domain.basket import PricedLine
 from medpay_pharmacy.domain.settlement import Status, Step, business_date
 from medpay_pharmacy.usecases.deps import Deps, new_id, new_lease_owner
 from medpay_pharmacy.usecases.driver import Driver, lines_json
@@ -55,17 +54,10 @@ class Settle:
         if len(request.payer_reference) > MAX_PAYER_REFERENCE:
             raise DomainError("INVALID_ARGUMENT", "payer_reference is too long",
                               field="payer_reference")
-        code = caller.scope
-        async with self._d.db.read() as session:  # one read for the lookups before the intent
-            row = await repo.settlement_by_request(session, code, request.request_id)
-            if row is None:
-                basket = await price_in(session, self._d, code, request.lines)
-                context = None
-                if request.WhichOneof("payment") == "payment_context_id":
-                    context = await context_row_in(session, request.payment_context_id, code)
-        owner = None
-        if row is None:
-            row, owner = await self._write_intent(caller, request, basket, context)
+        context_id = request.payment_context_id
+        if request.WhichOneof("payment") == "qr_payload":
+            context_id = await self._exchange_qr(caller.scope, request)
+        row, owner = await self._write_intent(caller, request, context_id)
         if row.request_hash != fingerprint(request):
             raise DomainError("IDEMPOTENCY_MISMATCH",
                               "this request_id was already used for a different settlement")
@@ -74,23 +66,32 @@ class Settle:
                                            payer_reference=request.payer_reference, row=row)
         else:
             row = await self.await_outcome(row, request)
-        return await self.outcome(row)
+        # a settlement this call drove to its end (its lease still ours) can have no refunds
+        return await self.outcome(row, refunds_possible=owner is None or row.lease_owner != owner)
+
+    async def _exchange_qr(self, code: str, request: pb.SettleRequest) -> str:
+        """The payment context for the scanned code, unless this request was seen before.
+
+        Exchanging the code moves no money but uses it up, so it happens only for a basket
+        that prices (a bad basket leaves the code usable) and a request not settled yet.
+        """
+        async with self._d.db.read() as session:
+            if await repo.settlement_by_request(session, code, request.request_id) is not None:
+                return ""  # the intent exists: _write_intent finds it
+            await price_in(session, self._d, code, request.lines)
+        resolved = await self._d.card.resolve_qr(
+            resolve_request_id(code, request.request_id, "Settle"), request.qr_payload, code)
+        await remember_context(self._d, code, resolved)
+        return resolved.payment_context_id
 
     async def _write_intent(self, caller: Caller, request: pb.SettleRequest,
-                            basket: tuple[Row, tuple[PricedLine, ...]],
-                            context: Row | None) -> tuple[Row, str | None]:
-        """Insert the PENDING intent; a twin that got there first wins (owner None)."""
+                            context_id: str) -> tuple[Row, str | None]:
+        """Insert the PENDING intent; a twin that got there first wins (owner None).
+
+        The lookups (the request seen before? the basket priced, the payment context) are
+        made in the same transaction as the insert.
+        """
         code = caller.scope
-        pharmacy, lines = basket
-        if context is not None:
-            masked, scheme = context.masked_name, context.insurance_type
-            context_id = context.payment_context_id
-        else:  # exchanging the QR code moves no money: a bad code leaves no row behind
-            resolved = await self._d.card.resolve_qr(
-                resolve_request_id(code, request.request_id, "Settle"), request.qr_payload, code)
-            await remember_context(self._d, code, resolved)
-            masked, scheme = resolved.masked_name, resolved.insurance_type
-            context_id = resolved.payment_context_id
         now = self._d.now()
         owner = new_lease_owner()
         try:
@@ -98,15 +99,18 @@ class Settle:
                 existing = await repo.settlement_by_request(session, code, request.request_id)
                 if existing is not None:
                     return existing, None
+                pharmacy, lines = await price_in(session, self._d, code, request.lines)
+                context = await context_row_in(session, context_id, code)
                 settlement_id = new_id("ST", now)
                 row = await repo.add_settlement(
                     session, settlement_id=settlement_id, institution_code=code,
                     terminal_id=caller.principal, request_id=request.request_id,
                     request_hash=fingerprint(request), status=Status.PENDING, step=Step.INTENT,
-                    payment_context_id=context_id, level=pharmacy.level,
+                    payment_context_id=context.payment_context_id, level=pharmacy.level,
                     pooling=pharmacy.outpatient_pooling,
                     use_personal_account=request.use_personal_account, lines=lines_json(lines),
-                    masked_name=masked, insurance_type=scheme, hold_id="", split=None,
+                    masked_name=context.masked_name, insurance_type=context.insurance_type,
+                    hold_id="", split=None,
                     total_fen=0, fund_pay_fen=0, account_pay_fen=0, cash_pay_fen=0,
                     channel_transaction_id="", issuer_reference="", failure_reason="",
                     failure_message="", business_date=business_date(now), created_at=now,
@@ -144,7 +148,7 @@ class Settle:
             row = await self._driver.load(row.settlement_id)
         return row
 
-    async def outcome(self, row: Row) -> pb.SettleResponse:
+    async def outcome(self, row: Row, *, refunds_possible: bool = True) -> pb.SettleResponse:
         if row.status == Status.PENDING:
             raise DomainError("REQUEST_IN_PROGRESS",
                               "this settlement is still being settled; ask again shortly",
@@ -152,4 +156,6 @@ class Settle:
         if row.status == Status.FAILED:
             raise DomainError(row.failure_reason, row.failure_message or "the settlement failed",
                               settlementId=row.settlement_id)
+        if not refunds_possible:
+            return pb.SettleResponse(receipt=mapping.receipt(row, []))
         return pb.SettleResponse(receipt=await receipt_of(self._d, row))
