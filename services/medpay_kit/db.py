@@ -96,7 +96,8 @@ def _sqlite_engine(url: str, *, writer: bool) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn):  # type: ignore[no-untyped-def]
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+        # straight to the driver: nothing to compile, nothing to read back
+        conn.connection.cursor().execute("BEGIN IMMEDIATE" if writer else "BEGIN")
 
     return engine
 
