@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, func, select
+from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medpay_kit.clock import Clock
@@ -86,19 +86,21 @@ class SandboxChannel:
         self._db = db
         self._t = table
         self._clock = clock
+        self._by_reference = select(table).where(table.c.reference == bindparam("k_reference"))
+        self._add = table.insert()  # both built once: reused, they stay compiled
 
     async def _get(self, session: AsyncSession, reference: str) -> ChannelTransaction | None:
-        row = (await session.execute(select(self._t).where(self._t.c.reference == reference))).first()
+        row = (await session.execute(self._by_reference, {"k_reference": reference})).first()
         if row is None:
             return None
         return ChannelTransaction(row.reference, row.transaction_id, row.kind,
                                   ChannelStatus(row.status), row.amount_fen, row.original_reference)
 
     async def _insert(self, session: AsyncSession, txn: ChannelTransaction) -> ChannelTransaction:
-        await session.execute(self._t.insert().values(
-            reference=txn.reference, transaction_id=txn.transaction_id, kind=txn.kind,
-            status=txn.status.value, amount_fen=txn.amount_fen,
-            original_reference=txn.original_reference, created_at=self._clock.now()))
+        await session.execute(self._add, {
+            "reference": txn.reference, "transaction_id": txn.transaction_id, "kind": txn.kind,
+            "status": txn.status.value, "amount_fen": txn.amount_fen,
+            "original_reference": txn.original_reference, "created_at": self._clock.now()})
         return txn
 
     async def charge(self, reference: str, payer_reference: str, amount_fen: int) -> ChannelTransaction:
