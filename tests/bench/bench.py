@@ -29,7 +29,17 @@ import grpc  # noqa: E402
 from echo_bench import run_echo, run_echo_at  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
-from settle_bench import audit, make_contexts, measure, prefill_settlements, rss_mb, seed, start  # noqa: E402
+from settle_bench import (  # noqa: E402
+    audit,
+    cpu_ms_per_call,
+    cpu_seconds,
+    make_contexts,
+    measure,
+    prefill_settlements,
+    rss_mb,
+    seed,
+    start,
+)
 
 from medpay_kit.pki import ensure_pki  # noqa: E402
 from support.harness import Stack  # noqa: E402
@@ -86,9 +96,11 @@ def settle_run(work: Path, pki: Path, backend: str, duration: float, people: int
         console.print(f"[{backend}] seeded {people} people and {len(rig.contexts)} payment "
                       f"contexts in {time.monotonic() - t0:.0f} s")
         measure(rig, 1.0)  # warm-up
+        cpu_before = cpu_seconds(stack)
         peak = measure(rig, duration)
+        cpu = cpu_ms_per_call(cpu_before, cpu_seconds(stack), peak.calls - peak.errors)
         half = measure(rig, duration, rate=max(1.0, peak.per_second / 2))
-        result = {"max": peak.as_dict(), "half": half.as_dict()}
+        result = {"max": peak.as_dict(), "half": half.as_dict(), "cpu_ms_per_settle": cpu}
         if grow_to:
             rows_before = prefill_settlements(rig, 0)
             small = measure(rig, duration)
@@ -178,6 +190,9 @@ def main() -> None:
     echo_at_settle_rates(work, pki, args.duration, results["settle"])
     console.print(table(results))
     console.print(" · ".join(f"{k}: {v}" for k, v in results["versions"].items()))
+    for backend, r in results["settle"].items():
+        console.print(f"CPU per settle at the maximum on {backend}: " + ", ".join(
+            f"{name} {ms:.1f} ms" for name, ms in r["cpu_ms_per_settle"].items()))
     for backend, r in results["settle"].items():
         a = r["audit"]
         verdict = "[green]correct[/green]" if a["ok"] else "[red]WRONG[/red]"

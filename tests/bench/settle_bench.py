@@ -127,6 +127,20 @@ def rss_mb(stack: Stack) -> dict[str, float]:
             for name, p in stack.services.items() if p.proc is not None}
 
 
+def cpu_seconds(stack: Stack) -> dict[str, float]:
+    """CPU time (user + system, all threads) each service process has used so far."""
+    return {name: sum(psutil.Process(p.proc.pid).cpu_times()[:2])
+            for name, p in stack.services.items() if p.proc is not None}
+
+
+def cpu_ms_per_call(before: dict[str, float], after: dict[str, float],
+                    calls: int) -> dict[str, float]:
+    """CPU milliseconds per call of each service over a measurement: steadier than calls/s
+    on a shared machine, since it does not depend on who else had the cores."""
+    return {name: round((after[name] - before[name]) * 1000 / max(calls, 1), 2)
+            for name in before}
+
+
 def _scalar(url: str, sql: str) -> object:
     async def run() -> object:
         engine = admin_engine(url)
