@@ -116,14 +116,18 @@ def settle_run(work: Path, pki: Path, backend: str, duration: float, people: int
         stack.stop()
 
 
-def postgres_url(work: Path) -> tuple[str, str]:
+PG_SCRIPT = ROOT / "tests/support/postgres.sh"
+
+
+def postgres_url(work: Path) -> tuple[str, str, bool]:
+    """A PostgreSQL to measure on: the one configured, or one started here (True: stop it)."""
     url = os.environ.get("MEDPAY_TEST_POSTGRES_URL") or os.environ.get("MEDPAY_BENCH_POSTGRES_URL")
     if url:
-        return url, _pg_version(url)
-    out = subprocess.run(["bash", str(ROOT / "tests/support/postgres.sh"), "55499",
-                          str(work / "pgdata")], check=True, capture_output=True, text=True)
+        return url, _pg_version(url), False
+    out = subprocess.run(["bash", str(PG_SCRIPT), "55499", str(work / "pgdata")], check=True,
+                         capture_output=True, text=True)
     url = out.stdout.strip().splitlines()[-1]
-    return url, _pg_version(url)
+    return url, _pg_version(url), True
 
 
 def _pg_version(url: str) -> str:
@@ -181,12 +185,16 @@ def main() -> None:
     results["settle"]["SQLite"] = settle_run(work, pki, "sqlite", args.duration, args.people,
                                              args.grow_to)
     if not args.no_postgres:
-        url, version = postgres_url(work)
+        url, version, started = postgres_url(work)
         os.environ["MEDPAY_TEST_POSTGRES_URL"] = url
         results["versions"]["postgresql"] = version
         console.print("measuring Settle on PostgreSQL …")
-        results["settle"]["PostgreSQL"] = settle_run(work, pki, "postgres", args.duration,
-                                                     args.people, 0)
+        try:
+            results["settle"]["PostgreSQL"] = settle_run(work, pki, "postgres", args.duration,
+                                                         args.people, 0)
+        finally:
+            if started:  # the next run needs the port
+                subprocess.run(["bash", str(PG_SCRIPT), "stop", str(work / "pgdata")], check=False)
     echo_at_settle_rates(work, pki, args.duration, results["settle"])
     console.print(table(results))
     console.print(" · ".join(f"{k}: {v}" for k, v in results["versions"].items()))

@@ -2,6 +2,7 @@
 # Start a throw-away PostgreSQL server for tests or benchmarks, installing the Debian
 # package first when the machine has none.   Usage: postgres.sh PORT DATADIR
 # Prints the SQLAlchemy URL of its `postgres` database on the last line.
+# `postgres.sh stop DATADIR` stops the server started on DATADIR.
 set -euo pipefail
 port="$1"; data="$2"
 
@@ -21,6 +22,10 @@ run_as_postgres() {
     sh -c "$1"
   fi
 }
+if [ "$port" = stop ]; then
+  run_as_postgres "$(pg_bin)/pg_ctl -D $data -m fast stop >/dev/null"
+  exit 0
+fi
 mkdir -p "$data"
 [ "$(id -u)" = 0 ] && chown postgres "$data"
 [ -f "$data/PG_VERSION" ] || run_as_postgres "$bin/initdb -D $data -A trust -U postgres >/dev/null"
