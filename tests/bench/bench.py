@@ -84,6 +84,13 @@ def echo_at_settle_rates(work: Path, pki: Path, duration: float, settle: dict) -
         stack.stop()
 
 
+def measure_with_cpu(rig, duration: float):  # type: ignore[no-untyped-def]
+    """The maximum (closed loop) and the CPU ms per settle each service spent on it."""
+    before = cpu_seconds(rig.stack)
+    result = measure(rig, duration)
+    return result, cpu_ms_per_call(before, cpu_seconds(rig.stack), result.calls - result.errors)
+
+
 def settle_run(work: Path, pki: Path, backend: str, duration: float, people: int,
                grow_to: int) -> dict:
     stack = Stack(work / backend, pki, backend)
@@ -96,19 +103,18 @@ def settle_run(work: Path, pki: Path, backend: str, duration: float, people: int
         console.print(f"[{backend}] seeded {people} people and {len(rig.contexts)} payment "
                       f"contexts in {time.monotonic() - t0:.0f} s")
         measure(rig, 1.0)  # warm-up
-        cpu_before = cpu_seconds(stack)
-        peak = measure(rig, duration)
-        cpu = cpu_ms_per_call(cpu_before, cpu_seconds(stack), peak.calls - peak.errors)
+        peak, cpu = measure_with_cpu(rig, duration)
         half = measure(rig, duration, rate=max(1.0, peak.per_second / 2))
         result = {"max": peak.as_dict(), "half": half.as_dict(), "cpu_ms_per_settle": cpu}
         if grow_to:
             rows_before = prefill_settlements(rig, 0)
-            small = measure(rig, duration)
+            small, small_cpu = measure_with_cpu(rig, duration)
             rows = prefill_settlements(rig, grow_to)
             console.print(f"[{backend}] settlements table grown to {rows} rows")
-            large = measure(rig, duration)
+            large, large_cpu = measure_with_cpu(rig, duration)
             result["growth"] = {"rows_small": rows_before, "small": small.as_dict(),
-                                "rows_large": rows, "large": large.as_dict()}
+                                "small_cpu_ms": small_cpu, "rows_large": rows,
+                                "large": large.as_dict(), "large_cpu_ms": large_cpu}
         result["rss_mb"] = rss_mb(stack)
         result["audit"] = audit(rig)
         return result
@@ -163,6 +169,12 @@ def table(results: dict) -> Table:
     return t
 
 
+def _cpu(per_service: dict[str, float]) -> str:
+    shown = {name: ms for name, ms in per_service.items() if name != "identity"}  # idle here
+    return ", ".join(f"{name} {ms:.1f} ms" for name, ms in shown.items()) + \
+        f" (together {sum(shown.values()):.1f} ms)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
@@ -199,8 +211,12 @@ def main() -> None:
     console.print(table(results))
     console.print(" · ".join(f"{k}: {v}" for k, v in results["versions"].items()))
     for backend, r in results["settle"].items():
-        console.print(f"CPU per settle at the maximum on {backend}: " + ", ".join(
-            f"{name} {ms:.1f} ms" for name, ms in r["cpu_ms_per_settle"].items()))
+        console.print(f"CPU per settle at the maximum on {backend}: {_cpu(r['cpu_ms_per_settle'])}")
+        growth = r.get("growth")
+        if growth:
+            console.print(f"  with {growth['rows_small']:,} settlement rows: "
+                          f"{_cpu(growth['small_cpu_ms'])}; with {growth['rows_large']:,}: "
+                          f"{_cpu(growth['large_cpu_ms'])}")
     for backend, r in results["settle"].items():
         a = r["audit"]
         verdict = "[green]correct[/green]" if a["ok"] else "[red]WRONG[/red]"
