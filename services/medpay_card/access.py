@@ -3,7 +3,7 @@
 Service rows list exactly today's calls: pharmacy resolves QR codes and settles by the
 payment context it got (PreSettle, Settle, undo, Reconcile); billing checks app devices,
 reads the card of a patient with an agreement, registers the agreement's mandate and
-settles a visit by card under it.
+settles a visit by card under it. Both reconcile their own captures (GetDailyTotals).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ ACCESS = ServiceAccess(
         "Capture": (grant(*ACQUIRERS, subject="own_hold"),),
         "Void": (grant(*ACQUIRERS, subject="own_hold"),),
         "Refund": (grant(*ACQUIRERS, subject="own_hold"),),
-        "GetDailyTotals": (grant(W.PHARMACY, subject="own_records"),),
+        "GetDailyTotals": (grant(*ACQUIRERS, subject="own_records"),),
         "RegisterCreditMandate": (grant(W.BILLING, subject="consenting_holder"),),
         "WithdrawCreditMandate": (grant(W.BILLING, subject="own_mandate"),),
     },

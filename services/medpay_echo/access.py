@@ -11,6 +11,7 @@ from medpay_kit.access import PRODUCTION_SERVICES, ServiceAccess, Who, grant
 ACCESS = ServiceAccess(
     service="medpay.echo.v1.EchoService", name="echo",
     subjects_in="medpay_echo.app", subjects={},
-    rpcs={"Echo": (grant(Who.OPERATOR, Who.ECHO),)},
+    # the framework's ceiling: any medpay certificate (the kit's recognition) and operators
+    rpcs={"Echo": (grant(Who.OPERATOR, Who.ECHO, *(Who(s) for s in sorted(PRODUCTION_SERVICES))),)},
     identities=PRODUCTION_SERVICES | {"echo"},
 )
