@@ -9,6 +9,7 @@ import structlog
 
 from medpay.billing.v1 import billing_pb2_grpc
 from medpay.identity.v1 import identity_pb2_grpc
+from medpay_billing.access import ACCESS
 from medpay_billing.adapters.callers import DeviceResolver, his_resolver
 from medpay_billing.adapters.card import CardClient
 from medpay_billing.adapters.events import EventBell
@@ -20,34 +21,12 @@ from medpay_billing.usecases.collection import collect
 from medpay_billing.usecases.deps import Deps
 from medpay_billing.usecases.refunds import recover_refunds
 from medpay_kit.assertions import AssertionVerifier
-from medpay_kit.auth import CallerKind
 from medpay_kit.keyring import Keyring
 from medpay_kit.payment_channel import SandboxChannel
 from medpay_kit.server import App, Runtime, Servicer
 
 log = structlog.get_logger()
-SERVICE = "medpay.billing.v1.BillingService"
-OPERATOR, HIS, APP = CallerKind.OPERATOR, CallerKind.HIS, CallerKind.APP
-
-POLICY = {
-    "RegisterHospital": {OPERATOR},
-    "RegisterHisClient": {OPERATOR},
-    "EnrollCreditCare": {APP},
-    "GetCreditAgreement": {APP},
-    "BookAppointment": {APP},
-    "CancelAppointment": {APP},
-    "OpenVisit": {HIS},
-    "PostCharges": {HIS},
-    "CancelCharge": {HIS},
-    "CloseVisit": {HIS},
-    "GetBill": {HIS, APP, OPERATOR},
-    "ListBills": {APP},
-    "PayBill": {APP},
-    "RefundVisit": {HIS},
-    "ListVisits": {HIS},
-    "WatchVisitEvents": {HIS},
-}
-
+SERVICE = ACCESS.service
 
 def every(interval_s: float, name: str, job: Callable[[], Awaitable[object]]):  # type: ignore[no-untyped-def]
     async def loop() -> None:  # at start, then every interval
@@ -83,7 +62,7 @@ async def build(runtime: Runtime) -> App:
     return App(
         servicers=[Servicer(billing_pb2_grpc.add_BillingServiceServicer_to_server,
                             BillingServicer(deps), SERVICE)],
-        policy={f"/{SERVICE}/{rpc}": frozenset(kinds) for rpc, kinds in POLICY.items()},
+        access=ACCESS,
         resolvers={"his": his_resolver(db), "dev": DeviceResolver(card, settings.device_cache_ttl_s)},
         background=[every(settings.recovery_interval_s, "billing_recovery", recover),
                     every(settings.collection_interval_s, "billing_collection",

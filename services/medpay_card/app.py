@@ -6,6 +6,7 @@ from typing import cast
 
 from medpay.card.v1 import card_pb2_grpc
 from medpay.identity.v1.identity_pb2_grpc import IdentityServiceStub
+from medpay_card.access import ACCESS
 from medpay_card.servicer import CardServicer
 from medpay_card.settings import CardSettings
 from medpay_card.usecases import cards, policies, sweep
@@ -15,34 +16,8 @@ from medpay_kit.auth import CallerKind, static_resolver
 from medpay_kit.keyring import Keyring
 from medpay_kit.server import App, Runtime, Servicer
 
-SERVICE = "medpay.card.v1.CardService"
-
-OPERATOR, APP, SVC = CallerKind.OPERATOR, CallerKind.APP, CallerKind.SERVICE
-
-#: who may call each RPC; object scope (own card, own holds) is checked in the use cases
-POLICY = {
-    "ImportInsured": {OPERATOR},
-    "IssueCard": {APP},
-    "ReissueCard": {APP},
-    "GetCard": {APP, OPERATOR, SVC},
-    "SuspendCard": {APP, OPERATOR},
-    "ResumeCard": {APP, OPERATOR},
-    "RevokeCard": {APP, OPERATOR},
-    "VerifyDeviceCredential": {SVC},
-    "GenerateQrCode": {APP},
-    "ResolveQrCode": {SVC},
-    "GetAccount": {APP, OPERATOR, SVC},
-    "ListAccountEntries": {APP, OPERATOR, SVC},
-    "CreditAccount": {OPERATOR},
-    "PutPolicy": {OPERATOR},
-    "ListPolicies": {OPERATOR},
-    "Adjudicate": {SVC},
-    "Authorize": {SVC},
-    "Capture": {SVC},
-    "Void": {SVC},
-    "Refund": {SVC},
-    "GetDailyTotals": {SVC},
-}
+SERVICE = ACCESS.service
+APP = CallerKind.APP
 
 
 async def build(runtime: Runtime) -> App:
@@ -56,7 +31,7 @@ async def build(runtime: Runtime) -> App:
     return App(
         servicers=[Servicer(card_pb2_grpc.add_CardServiceServicer_to_server,
                             CardServicer(deps), SERVICE)],
-        policy={f"/{SERVICE}/{rpc}": frozenset(kinds) for rpc, kinds in POLICY.items()},
+        access=ACCESS,
         resolvers={
             "app": static_resolver(APP, "app", settings.pki_dir / "app.token"),
             "dev": cards.device_resolver(deps),

@@ -15,6 +15,7 @@ from medpay_card.usecases import (
     claims,
     holds,
     insured,
+    mandates,
     policies,
     qr,
     refunds,
@@ -131,4 +132,12 @@ class CardServicer(card_pb2_grpc.CardServiceServicer):
 
     async def GetDailyTotals(self, request: pb.GetDailyTotalsRequest, context: Ctx):
         return await reports.daily_totals(self._d, current_caller(), parse.daily_totals(request))
+
+    # --- credit mandates ---------------------------------------------------------------
+
+    async def RegisterCreditMandate(self, request: pb.RegisterCreditMandateRequest, context: Ctx):
+        return await mandates.register(self._d, current_caller(), request)
+
+    async def WithdrawCreditMandate(self, request: pb.WithdrawCreditMandateRequest, context: Ctx):
+        return await mandates.withdraw(self._d, current_caller(), request)
 

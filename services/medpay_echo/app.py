@@ -7,6 +7,7 @@ from pydantic_settings import SettingsConfigDict
 from sqlalchemy import Column, Integer, MetaData, Table, select, update
 
 from medpay.echo.v1 import echo_pb2, echo_pb2_grpc
+from medpay_echo.access import ACCESS
 from medpay_kit.auth import CallerKind, current_caller, static_resolver
 from medpay_kit.config import ServiceSettings
 from medpay_kit.db import Database, new_metadata
@@ -59,11 +60,10 @@ class EchoServicer(echo_pb2_grpc.EchoServiceServicer):
 
 async def build(runtime: Runtime) -> App:
     db = await runtime.database("medpay_echo")
-    allowed = frozenset({CallerKind.OPERATOR, CallerKind.SERVICE})
     return App(
         servicers=[Servicer(echo_pb2_grpc.add_EchoServiceServicer_to_server,
                             EchoServicer(db, bare=runtime.settings.bare), SERVICE)],
-        policy={f"/{SERVICE}/Echo": allowed},
+        access=ACCESS,
         resolvers={"app": static_resolver(CallerKind.APP, "app",
                                           runtime.settings.pki_dir / "app.token")},
     )

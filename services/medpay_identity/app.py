@@ -10,6 +10,7 @@ from pathlib import Path
 import structlog
 
 from medpay.identity.v1 import identity_pb2_grpc
+from medpay_identity.access import ACCESS
 from medpay_identity.adapters.attempts import AttemptRepository
 from medpay_identity.adapters.audit import AuditLog
 from medpay_identity.adapters.face_pool import FacePool
@@ -27,19 +28,6 @@ from medpay_kit.keyring import Keyring
 from medpay_kit.server import App, Runtime, Servicer
 
 log = structlog.get_logger()
-
-_OP, _APP, _SVC = CallerKind.OPERATOR, CallerKind.APP, CallerKind.SERVICE
-POLICY = {
-    "EnrollPerson": {_OP},
-    "GetPerson": {_OP, _SVC},
-    "StartFaceAuth": {_APP},
-    "CompleteFaceAuth": {_APP},
-    "ConfirmIdentityAtCounter": {_OP},
-    "VerifyAssertion": {_SVC},
-    "GetSigningKeys": set(CallerKind),
-    "RotateSigningKey": {_OP},
-    "ListAuditEvents": {_OP},
-}
 
 
 async def build(runtime: Runtime) -> App:
@@ -73,7 +61,7 @@ async def build(runtime: Runtime) -> App:
     return App(
         servicers=[Servicer(identity_pb2_grpc.add_IdentityServiceServicer_to_server,
                             IdentityServicer(ctx), SERVICE)],
-        policy={f"/{SERVICE}/{rpc}": frozenset(kinds) for rpc, kinds in POLICY.items()},
+        access=ACCESS,
         resolvers={"app": static_resolver(CallerKind.APP, "app", settings.pki_dir / "app.token")},
         background=[face_pool_owner],
     )

@@ -112,11 +112,9 @@ class AssertionVerifier:
         reply = await self._identity.GetSigningKeys(identity_pb2.GetSigningKeysRequest())  # type: ignore[attr-defined]
         self._keys = {k.key_id: Ed25519PublicKey.from_public_bytes(k.public_key) for k in reply.keys}
 
-    async def consume(self, token: str, *, purpose: str, request_id: str,
-                      device_id: str | None = None) -> AssertionClaims:
-        """Check ``token`` and mark it used; ``request_id`` makes a retry replay, not fail."""
-        from medpay.common.v1 import insurance_pb2
-        from medpay.identity.v1 import identity_pb2
+    async def read(self, token: str, *, purpose: str, audience: str) -> AssertionClaims:
+        """Check ``token`` offline only (signature, expiry, purpose, audience): for an
+        assertion another service consumed and forwards as proof."""
         from medpay_kit.client import as_domain_error
 
         if assertion_key_id(token) not in self._keys:
@@ -124,8 +122,17 @@ class AssertionVerifier:
                 await self._refresh_keys()
             except grpc.RpcError as exc:
                 raise as_domain_error(exc) from exc
-        claims = read_assertion(token, self._keys, now=self._clock.now(), purpose=purpose,
-                                audience=self._audience)
+        return read_assertion(token, self._keys, now=self._clock.now(), purpose=purpose,
+                              audience=audience)
+
+    async def consume(self, token: str, *, purpose: str, request_id: str,
+                      device_id: str | None = None) -> AssertionClaims:
+        """Check ``token`` and mark it used; ``request_id`` makes a retry replay, not fail."""
+        from medpay.common.v1 import insurance_pb2
+        from medpay.identity.v1 import identity_pb2
+        from medpay_kit.client import as_domain_error
+
+        claims = await self.read(token, purpose=purpose, audience=self._audience)
         if device_id is not None and claims.device_id != device_id:
             raise DomainError("ASSERTION_WRONG_DEVICE", "the assertion is bound to another device")
         try:

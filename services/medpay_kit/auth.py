@@ -4,8 +4,8 @@ Every call presents either a bearer credential (``authorization: Bearer <prefix>
 or, for medpay's own services, nothing but its mTLS certificate (the certificate's common
 name is the service name). The :class:`Authenticator` turns that into a :class:`Caller`:
 a kind (pos / his / app / operator / service) and a scope (a pharmacy or hospital code, a
-card id). A service decides per RPC which kinds may call it (the ``policy`` passed to the
-server) and checks the scope against the object in its use cases.
+card id). Which callers may call each RPC, and on which objects, is the service's access
+table (``medpay_kit.access``); the interceptor checks the callers, the use cases the scope.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from pathlib import Path
 
 from medpay_kit.errors import DomainError
 
-SERVICE_NAMES = frozenset({"identity", "card", "pharmacy", "billing", "echo"})
+#: the certificate names of a production stack's services; the echo benchmark adds its own
+SERVICE_NAMES = frozenset({"identity", "card", "pharmacy", "billing"})
 
 
 class CallerKind(StrEnum):

@@ -1,7 +1,7 @@
 """The one server interceptor: context, authentication, authorization, errors, metrics.
 
 For every call it binds the method and request id to the log context, authenticates the
-caller, checks the RPC's allowed caller kinds, runs the handler, maps a
+caller, checks the caller against the RPC's row of the access table, runs the handler, maps a
 :class:`DomainError` to its gRPC status with a ``google.rpc.ErrorInfo``, turns any other
 exception into ``INTERNAL`` with a generic message (and one log line), and records
 request count, error count and latency.
@@ -21,7 +21,8 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from opentelemetry import metrics
 
-from medpay_kit.auth import Authenticator, CallerKind, set_current_caller
+from medpay_kit.access import Who, who
+from medpay_kit.auth import Authenticator, set_current_caller
 from medpay_kit.errors import DOMAIN, DomainError
 from medpay_kit.redact import scrub_text
 
@@ -30,7 +31,8 @@ log = structlog.get_logger()
 #: Seconds left before the current call's deadline (None: no deadline); read by clients.
 call_deadline: ContextVar[float | None] = ContextVar("medpay_call_deadline", default=None)
 
-Policy = Mapping[str, frozenset[CallerKind]]
+#: ``/<service>/<rpc>`` → who may call it (``ServiceAccess.policy()``); missing = nobody
+Policy = Mapping[str, frozenset[Who]]
 
 
 def rich_status(code: grpc.StatusCode, reason: str, message: str,
@@ -79,7 +81,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         return handler
 
     async def _enter(self, request: Any, context: grpc.aio.ServicerContext, method: str,
-                     allowed: frozenset[CallerKind]) -> None:
+                     allowed: frozenset[Who]) -> None:
         request_id = getattr(request, "request_id", "") or ""
         structlog.contextvars.bind_contextvars(rpc=method.rsplit("/", 1)[-1], request_id=request_id)
         call_deadline.set(context.time_remaining())
@@ -87,8 +89,9 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         caller = await self._auth.authenticate(metadata, _peer_name(context))
         set_current_caller(caller)
         structlog.contextvars.bind_contextvars(caller=caller.kind.value)
-        if caller.kind not in allowed:
-            raise DomainError("PERMISSION_DENIED", f"a {caller.kind} caller may not call this RPC")
+        if who(caller) not in allowed:
+            raise DomainError("PERMISSION_DENIED", f"a {who(caller)} caller may not call this RPC",
+                              access="caller")
 
     async def _fail(self, exc: BaseException, context: grpc.aio.ServicerContext, attrs: dict) -> None:
         if isinstance(exc, DomainError):
@@ -99,7 +102,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         log.error("rpc_failed_unexpectedly", exc_info=exc)
         await abort(context, DomainError("INTERNAL", "internal error"))
 
-    def _wrap_unary(self, behavior: Callable, method: str, allowed: frozenset[CallerKind]):
+    def _wrap_unary(self, behavior: Callable, method: str, allowed: frozenset[Who]):
         async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
             start = time.perf_counter()
             attrs = {"rpc": method}
@@ -115,7 +118,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                 structlog.contextvars.unbind_contextvars("rpc", "request_id", "caller")
         return wrapped
 
-    def _wrap_stream(self, behavior: Callable, method: str, allowed: frozenset[CallerKind]):
+    def _wrap_stream(self, behavior: Callable, method: str, allowed: frozenset[Who]):
         async def wrapped(request: Any, context: grpc.aio.ServicerContext):
             start = time.perf_counter()
             attrs = {"rpc": method}

@@ -21,6 +21,7 @@ import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from medpay_kit.access import ServiceAccess
 from medpay_kit.auth import Authenticator, CallerKind, Resolver, static_resolver
 from medpay_kit.client import service_channel
 from medpay_kit.clock import Clock
@@ -46,7 +47,7 @@ class App:
     """What a service's composition root hands to the bootstrap."""
 
     servicers: Sequence[Servicer]
-    policy: Mapping[str, frozenset[CallerKind]]
+    access: ServiceAccess  # who may call which RPC (medpay_kit.access)
     resolvers: Mapping[str, Resolver] = field(default_factory=dict)
     background: Sequence[Callable[[], Awaitable[None]]] = ()
 
@@ -97,8 +98,9 @@ async def _serve(name: str, settings: ServiceSettings, telemetry: Telemetry,
     app = await build(runtime)
     resolvers = {"op": static_resolver(CallerKind.OPERATOR, "operator",
                                        settings.operator_token_file), **app.resolvers}
+    authenticator = Authenticator(resolvers, app.access.identities)
     server = grpc.aio.server(
-        interceptors=[] if settings.bare else [CallInterceptor(Authenticator(resolvers), app.policy)],
+        interceptors=[] if settings.bare else [CallInterceptor(authenticator, app.access.policy())],
         options=[("grpc.max_receive_message_length", settings.max_message_bytes),
                  ("grpc.max_send_message_length", settings.max_message_bytes),
                  ("grpc.so_reuseport", 0)],

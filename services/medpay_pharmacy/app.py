@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from medpay.pharmacy.v1 import pharmacy_pb2_grpc
-from medpay_kit.auth import CallerKind
 from medpay_kit.keyring import Keyring
 from medpay_kit.payment_channel import SandboxChannel
 from medpay_kit.server import App, Runtime, Servicer
+from medpay_pharmacy.access import ACCESS
 from medpay_pharmacy.adapters.card import CardClient
 from medpay_pharmacy.adapters.tables import sandbox_channel
 from medpay_pharmacy.servicer import PharmacyServicer
@@ -21,21 +21,6 @@ from medpay_pharmacy.usecases.refund_driver import RefundDriver
 from medpay_pharmacy.usecases.registry import Registry
 from medpay_pharmacy.usecases.settle import Settle
 from medpay_pharmacy.usecases.undo import Undo
-
-SERVICE = "medpay.pharmacy.v1.PharmacyService"
-POS = frozenset({CallerKind.POS})
-OPERATOR = frozenset({CallerKind.OPERATOR})
-POS_OR_OPERATOR = frozenset({CallerKind.POS, CallerKind.OPERATOR})
-
-#: who may call what: tills settle for their own pharmacy; operators register and audit
-POLICY = {f"/{SERVICE}/{rpc}": kinds for rpc, kinds in {
-    "RegisterPharmacy": OPERATOR, "RegisterTerminal": OPERATOR, "ImportCatalogue": OPERATOR,
-    "ListCatalogue": POS_OR_OPERATOR,
-    "PreSettle": POS, "Settle": POS, "CancelSettlement": POS, "ReverseByRequestId": POS,
-    "RefundLines": POS,
-    "GetSettlement": POS_OR_OPERATOR, "ListSettlements": POS_OR_OPERATOR,
-    "Reconcile": POS_OR_OPERATOR, "ListChannelTransactions": OPERATOR,
-}.items()}
 
 
 async def build(runtime: Runtime) -> App:
@@ -54,8 +39,8 @@ async def build(runtime: Runtime) -> App:
     recovery = Recovery(deps, driver, refund_driver)
     return App(
         servicers=[Servicer(pharmacy_pb2_grpc.add_PharmacyServiceServicer_to_server, servicer,
-                            SERVICE)],
-        policy=POLICY,
+                            ACCESS.service)],
+        access=ACCESS,
         resolvers={"pos": registry.resolve_terminal},
         background=[recovery.loop],
     )

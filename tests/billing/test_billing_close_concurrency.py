@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import pytest
-from billing_world import EventWatcher, Hospital, billing_stub, line
+from billing_world import EventWatcher, Hospital, billing_stub, card_stub, line
 
 from medpay.billing.v1 import billing_pb2 as pb
 from medpay.card.v1 import card_pb2
@@ -29,7 +29,8 @@ def world(own_world):
 
 
 def settlements_at_card(world, person) -> list[card_pb2.AccountEntry]:
-    entries = world.card_as_billing().ListAccountEntries(card_pb2.ListAccountEntriesRequest(
+    operator = card_stub(world.stack, token=world.stack.operator_token)
+    entries = operator.ListAccountEntries(card_pb2.ListAccountEntriesRequest(
         card_id=person.card_id, page_size=500), timeout=10).entries
     return [e for e in entries if e.kind == card_pb2.ACCOUNT_ENTRY_KIND_SETTLEMENT]
 

@@ -167,6 +167,7 @@ class Holder:
             device_id=self.device_id, insurance_type=next(iter(types))))
         self.card_id = issued.card.card_id
         self.credential = issued.device_credential
+        self._mandates: dict[str, str] = {}
 
     @property
     def app(self):
@@ -187,6 +188,25 @@ class Holder:
             token = page.next_page_token
             if not token:
                 return out
+
+    def mandate(self, merchant: str = HOSPITAL_ID) -> str:
+        """Register billing's credit mandate for this card at ``merchant`` (once), with the
+        holder's CREDIT_AGREEMENT assertion, as billing does when an agreement is signed."""
+        if merchant not in self._mandates:
+            proof = assertion_for(self.stack, self.person_id, self.device_id,
+                                  purpose="CREDIT_AGREEMENT", audience="billing")
+            self._mandates[merchant] = as_service(self.stack, "billing").RegisterCreditMandate(
+                pb.RegisterCreditMandateRequest(request_id=rid("mandate"), card_id=self.card_id,
+                                                merchant_id=merchant, assertion=proof)).mandate_id
+        return self._mandates[merchant]
+
+    def subject(self, service: str, merchant: str) -> dict[str, str]:
+        """How ``service`` names this holder in a claim at ``merchant``: billing by card under
+        its mandate, pharmacy by a payment context from a fresh QR code."""
+        if service == "billing":
+            self.mandate(merchant)
+            return {"card_id": self.card_id}
+        return {"payment_context_id": self.context(merchant, service)}
 
     def context(self, merchant: str = PHARMACY_ID, service: str = "pharmacy") -> str:
         kind = pb.MERCHANT_KIND_PHARMACY if service == "pharmacy" else pb.MERCHANT_KIND_HOSPITAL

@@ -41,11 +41,14 @@ BALANCE = 150_000
 @pytest.fixture(scope="module")
 def people(module_stack, tmp_path_factory):
     start_card(module_stack, tmp_path_factory.mktemp("keys"))
-    return {
+    people = {
         "employee": Holder(module_stack, balance=BALANCE),
         "retired": Holder(module_stack, balance=BALANCE, person_type=RETIRED),
         "resident": Holder(module_stack, balance=0, types=(RESIDENT,)),
     }
+    for holder in people.values():  # claims by card id: billing, under a credit mandate
+        holder.mandate(PHARMACY_ID)
+    return people
 
 
 def domain_line(proto) -> ClaimLine:
@@ -119,7 +122,7 @@ def test_a_worked_example_to_the_fen(module_stack, people):
     class A 300.00 → in scope 30000; deductible 20000; fund rh(10000 × 70 %) = 7000;
     class C 2 × 15.50 = 3100 self-paid; account min(150000, 33100 − 7000 − 3100) = 23000;
     cash 3100."""
-    got = as_service(module_stack).Adjudicate(pb.AdjudicateRequest(
+    got = as_service(module_stack, "billing").Adjudicate(pb.AdjudicateRequest(
         card_id=people["employee"].card_id, merchant_id=PHARMACY_ID, medical_type=PHARMACY,
         level=COMMUNITY, use_personal_account=True, lines=CASES["pharmacy, deductible first"]["lines"]))
     split = got.split
@@ -129,7 +132,7 @@ def test_a_worked_example_to_the_fen(module_stack, people):
 
 
 def test_no_policy_for_the_combination_is_policy_not_found(module_stack, people):
-    got = refusal(as_service(module_stack).Adjudicate, pb.AdjudicateRequest(
+    got = refusal(as_service(module_stack, "billing").Adjudicate, pb.AdjudicateRequest(
         card_id=people["resident"].card_id, merchant_id=PHARMACY_ID, medical_type=OUTPATIENT,
         level=TIER3, lines=[line(1, "A", "10")]))
     assert got[0] == "POLICY_NOT_FOUND"
@@ -139,4 +142,4 @@ def test_a_claim_dated_before_any_policy_finds_none(module_stack, people):
     request = pb.AdjudicateRequest(card_id=people["employee"].card_id, merchant_id=PHARMACY_ID,
                                    medical_type=OUTPATIENT, level=TIER1, lines=[line(1, "A", "10")])
     request.at.FromDatetime(datetime(2025, 6, 1, tzinfo=UTC))
-    assert refusal(as_service(module_stack).Adjudicate, request)[0] == "POLICY_NOT_FOUND"
+    assert refusal(as_service(module_stack, "billing").Adjudicate, request)[0] == "POLICY_NOT_FOUND"

@@ -59,7 +59,8 @@ def at_once(stack, n: int, call) -> list:
 
 def claim(holder, service: str, amount_yuan: str, **extra) -> pb.AuthorizeRequest:
     return pb.AuthorizeRequest(
-        request_id=rid("auth"), card_id=holder.card_id, merchant_id=MERCHANT[service],
+        request_id=rid("auth"), **holder.subject(service, MERCHANT[service]),
+        merchant_id=MERCHANT[service],
         medical_type=PHARMACY if service == "pharmacy" else OUTPATIENT, level=COMMUNITY,
         use_personal_account=True,
         lines=[line(1, "A", amount_yuan)], **extra)
@@ -68,8 +69,9 @@ def claim(holder, service: str, amount_yuan: str, **extra) -> pb.AuthorizeReques
 def test_50_concurrent_authorizations_never_overdraw_the_account(issuer):
     opening, amount = 10_000, 3000
     holder = Holder(issuer, balance=opening)
+    claims = [claim(holder, SERVICES[i % 2], "30.00", pooling_applies=False) for i in range(50)]
     replies = at_once(issuer, 50, lambda stub, service, i: (service, stub.Authorize(
-        claim(holder, service, "30.00", pooling_applies=False), timeout=60)))
+        claims[i], timeout=60)))
     ok = [r for r in replies if isinstance(r, tuple)]
     refused = Counter(r for r in replies if not isinstance(r, tuple))
     paid = [reply.split.account_pay.amount_fen for _, reply in ok]
@@ -95,8 +97,9 @@ def test_a_pharmacy_and_a_hospital_at_the_same_instant_never_pass_the_yearly_cap
     # A pharmacy purchase and a hospital outpatient visit share outpatient pooling: one
     # deductible (20000), fund 70 % at community level, one cap of 200000 a year.
     # 40 claims of 1,000 yuan ask for 56000 + 39 × 70000 from the fund: far above the cap.
+    claims = [claim(holder, SERVICES[i % 2], "1000.00") for i in range(40)]
     replies = at_once(issuer, 40, lambda stub, service, i: (service, stub.Authorize(
-        claim(holder, service, "1000.00"), timeout=60)))
+        claims[i], timeout=60)))
     ok = [r for r in replies if isinstance(r, tuple)]
     fund = [reply.split.fund_pay.amount_fen for _, reply in ok]
     deductible = sum(reply.split.deductible.amount_fen for _, reply in ok)

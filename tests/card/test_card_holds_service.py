@@ -26,6 +26,7 @@ from medpay.common.v1 import insurance_pb2 as ins
 pytestmark = pytest.mark.db
 
 HOLD_TTL_S = 30
+BAD_INPUT_SHOP = "P0BADINPUT01"
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +41,9 @@ def merchant() -> str:
 
 
 def authorize(stack, holder, lines, *, at: str, service: str = "pharmacy", **extra):
-    fields = dict(request_id=rid("auth"), card_id=holder.card_id, merchant_id=at,
-                  medical_type=OUTPATIENT, level=COMMUNITY, use_personal_account=True,
-                  lines=lines, acquirer_reference=f"S-{uuid.uuid4().hex[:6]}") | extra
+    fields = dict(request_id=rid("auth"), merchant_id=at, medical_type=OUTPATIENT,
+                  level=COMMUNITY, use_personal_account=True, lines=lines,
+                  acquirer_reference=f"S-{uuid.uuid4().hex[:6]}") | holder.subject(service, at) | extra
     return as_service(stack, service).Authorize(pb.AuthorizeRequest(**fields))
 
 
@@ -97,9 +98,10 @@ def test_authorize_holds_and_capture_books(issuer):
 
 def test_authorize_is_idempotent_by_request_id(issuer):
     holder, shop = Holder(issuer, balance=5000), merchant()
-    request = pb.AuthorizeRequest(request_id=rid(), card_id=holder.card_id, merchant_id=shop,
-                                  medical_type=PHARMACY, level=COMMUNITY, pooling_applies=False,
-                                  use_personal_account=True, lines=[line(1, "A", "30")])
+    request = pb.AuthorizeRequest(request_id=rid(), **holder.subject("pharmacy", shop),
+                                  merchant_id=shop, medical_type=PHARMACY, level=COMMUNITY,
+                                  pooling_applies=False, use_personal_account=True,
+                                  lines=[line(1, "A", "30")])
     first = as_service(issuer).Authorize(request)
     assert as_service(issuer).Authorize(request) == first
     assert holder.account().held.amount_fen == 3000
@@ -207,7 +209,7 @@ BAD_CLAIMS = [
     ({"level": 0}, "INVALID_ARGUMENT", "level"),
     ({"merchant_id": ""}, "INVALID_ARGUMENT", "merchant_id"),
     ({"card_id": None}, "INVALID_ARGUMENT", "subject"),
-    ({"card_id": "card_nobody"}, "CARD_NOT_FOUND", "card_id"),
+    ({"card_id": "card_nobody"}, "PERMISSION_DENIED", None),  # no mandate for it
     ({"request_id": ""}, "INVALID_ARGUMENT", None),
 ]
 
@@ -217,19 +219,20 @@ def test_bad_authorize_input_is_refused_naming_the_field_and_books_nothing(issue
                                                                            field):
     holder = getattr(issuer, "bad_input_holder", None) or Holder(issuer, balance=1000)
     issuer.bad_input_holder = holder
+    holder.mandate(BAD_INPUT_SHOP)
     bad_line = pb.AuthorizeRequest().lines.add()
     bad_line.CopyFrom(line(1, "A", "5"))
     bad_line.item_class = 0
-    fields = dict(request_id=rid(), card_id=holder.card_id, merchant_id=merchant(),
+    fields = dict(request_id=rid(), card_id=holder.card_id, merchant_id=BAD_INPUT_SHOP,
                   medical_type=OUTPATIENT, level=COMMUNITY, use_personal_account=True,
                   lines=[line(1, "A", "5")]) | override
     request = pb.AuthorizeRequest(**{k: v for k, v in fields.items() if v is not None})
     before = (count(issuer, "holds"), count(issuer, "ledger_entries"))
-    got, metadata = refusal(as_service(issuer).Authorize, request)
+    got, metadata = refusal(as_service(issuer, "billing").Authorize, request)
     assert (got, metadata.get("field")) == (reason, field)
     request.lines.clear()
     request.lines.append(bad_line)
-    assert refusal(as_service(issuer).Authorize, request)[0] in ("INVALID_ARGUMENT", reason)
+    assert refusal(as_service(issuer, "billing").Authorize, request)[0] in ("INVALID_ARGUMENT", reason)
     assert (count(issuer, "holds"), count(issuer, "ledger_entries")) == before
 
 

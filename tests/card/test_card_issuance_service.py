@@ -168,7 +168,7 @@ def test_suspend_resume_and_revoke(issuer):
     revoked = mine.RevokeCard(pb.RevokeCardRequest(request_id=rid(), card_id=holder.card_id))
     assert revoked.card.status == pb.CARD_STATUS_REVOKED
     assert refusal(mine.GetCard, pb.GetCardRequest(card_id=holder.card_id))[0] == "UNAUTHENTICATED"
-    assert refusal(as_service(issuer).VerifyDeviceCredential, pb.VerifyDeviceCredentialRequest(
+    assert refusal(as_service(issuer, "billing").VerifyDeviceCredential, pb.VerifyDeviceCredentialRequest(
         credential=holder.credential))[0] == "DEVICE_CREDENTIAL_INVALID"
     assert refusal(op.ResumeCard, pb.ResumeCardRequest(request_id=rid(), card_id=holder.card_id))[0] \
         == "CARD_REVOKED"

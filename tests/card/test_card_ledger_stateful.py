@@ -96,7 +96,8 @@ class Money(RuleBasedStateMachine):
           use_account=st.booleans())
     def authorize(self, service, lines, medical, pooling, use_account):
         request = pb.AuthorizeRequest(
-            request_id=rid("auth"), card_id=self.holder.card_id, merchant_id=SERVICES[service],
+            request_id=rid("auth"), **self.holder.subject(service, SERVICES[service]),
+            merchant_id=SERVICES[service],
             medical_type=medical, level=COMMUNITY, use_personal_account=use_account,
             lines=[line(i + 1, cls, price, qty, cap=cap, ratio=ratio)
                    for i, (cls, price, qty, ratio, cap) in enumerate(lines)])

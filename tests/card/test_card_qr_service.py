@@ -112,7 +112,7 @@ def test_a_qr_code_for_the_wrong_kind_of_merchant_is_refused_and_stays_usable(is
     assert refusal(as_service(issuer, "billing").ResolveQrCode,
                    resolve_request(payload))[0] == "QR_WRONG_MERCHANT"
     assert refusal(as_service(issuer, "identity").ResolveQrCode,
-                   resolve_request(payload))[0] == "QR_WRONG_MERCHANT"
+                   resolve_request(payload))[0] == "PERMISSION_DENIED"  # not an acquirer
     ctx = as_service(issuer, "billing").ResolveQrCode(resolve_request(
         payload, merchant=HOSPITAL_ID, kind=pb.MERCHANT_KIND_HOSPITAL)).payment_context
     assert ctx.merchant_kind == pb.MERCHANT_KIND_HOSPITAL
@@ -123,8 +123,9 @@ def test_a_payment_context_works_only_for_its_merchant_and_once(issuer, holder):
     svc = pharmacy(issuer)
     assert refusal(svc.Adjudicate, pb.AdjudicateRequest(**claim(context_id, "P61010000099")))[0] \
         == "QR_WRONG_MERCHANT"
+    # billing pays by card under its mandate, never by a pharmacy's context
     assert refusal(as_service(issuer, "billing").Adjudicate,
-                   pb.AdjudicateRequest(**claim(context_id)))[0] == "QR_WRONG_MERCHANT"
+                   pb.AdjudicateRequest(**claim(context_id)))[0] == "PERMISSION_DENIED"
     holds_before = count(issuer, "holds")
     assert refusal(svc.Authorize, pb.AuthorizeRequest(request_id=rid(), **claim(
         context_id, "P61010000099")))[0] == "QR_WRONG_MERCHANT"
@@ -141,6 +142,7 @@ def test_a_payment_context_works_only_for_its_merchant_and_once(issuer, holder):
 def test_a_suspended_card_cannot_show_or_use_a_qr_code_and_nothing_is_booked(issuer):
     holder = Holder(issuer, balance=10_000)
     payload, context_id = holder.qr(), holder.context()
+    holder.mandate(PHARMACY_ID)
     operator(issuer).SuspendCard(pb.SuspendCardRequest(request_id=rid(), card_id=holder.card_id))
     entries_before, holds_before = count(issuer, "ledger_entries"), count(issuer, "holds")
     assert refusal(holder.app.GenerateQrCode, pb.GenerateQrCodeRequest(request_id=rid()))[0] == \
@@ -148,7 +150,7 @@ def test_a_suspended_card_cannot_show_or_use_a_qr_code_and_nothing_is_booked(iss
     assert refusal(pharmacy(issuer).ResolveQrCode, resolve_request(payload))[0] == "CARD_SUSPENDED"
     assert refusal(pharmacy(issuer).Authorize, pb.AuthorizeRequest(
         request_id=rid(), **claim(context_id)))[0] == "CARD_SUSPENDED"
-    assert refusal(pharmacy(issuer).Adjudicate, pb.AdjudicateRequest(
+    assert refusal(as_service(issuer, "billing").Adjudicate, pb.AdjudicateRequest(
         card_id=holder.card_id, **{k: v for k, v in claim("").items()
                                    if k != "payment_context_id"}))[0] == "CARD_SUSPENDED"
     assert (count(issuer, "ledger_entries"), count(issuer, "holds")) == (entries_before, holds_before)

@@ -233,4 +233,4 @@ def test_callers_of_the_wrong_kind_are_refused(card):
         "UNAUTHENTICATED"
     # the static app credential names no card, so it reads no account
     assert refusal(card_stub(card, card.app_token).GetAccount,
-                   pb.GetAccountRequest(insured_id="ins_x"))[0] == "INSURED_NOT_FOUND"
+                   pb.GetAccountRequest(insured_id="ins_x"))[0] == "PERMISSION_DENIED"

@@ -1,5 +1,6 @@
 """The card service as billing calls it (``service`` caller "billing"): a hospital settles
-by card, long after the QR code's payment context has expired, and checks app devices.
+by card, long after the QR code's payment context has expired, under the credit mandate it
+registered when the agreement was signed; and it checks app devices.
 
 Mutations carry request ids derived from billing's own rows (see ``domain.visit``). The
 shared calls (resolve, capture, void, refund) and the error mapping are the kit's
@@ -26,6 +27,16 @@ class CardClient(card_client.CardClient):
     async def verify_device(self, credential: str) -> card_pb2.VerifyDeviceCredentialResponse:
         return await self._call(self._stub.VerifyDeviceCredential,
                                 card_pb2.VerifyDeviceCredentialRequest(credential=credential))
+
+    async def register_mandate(self, request_id: str, card_id: str, merchant_id: str,
+                               assertion: str) -> str:
+        """Let card know the holder signed a credit agreement here (the consumed
+        CREDIT_AGREEMENT assertion is the proof card checks); returns the mandate id."""
+        reply = await self._call(self._stub.RegisterCreditMandate,
+                                 card_pb2.RegisterCreditMandateRequest(
+                                     request_id=request_id, card_id=card_id,
+                                     merchant_id=merchant_id, assertion=assertion))
+        return reply.mandate_id
 
     async def get_card(self, card_id: str) -> card_pb2.Card:
         reply = await self._call(self._stub.GetCard, card_pb2.GetCardRequest(card_id=card_id))

@@ -15,6 +15,7 @@ from medpay_billing.adapters.tables import agreements
 from medpay_billing.domain.agreement import AgreementStatus
 from medpay_billing.usecases.deps import Deps
 from medpay_billing.usecases.registry import check_code, hospital_row
+from medpay_billing.usecases.scope import own_card
 from medpay_kit.auth import current_caller
 from medpay_kit.errors import DomainError
 
@@ -54,6 +55,9 @@ async def enroll(deps: Deps, request: pb.EnrollCreditCareRequest) -> pb.EnrollCr
         request_id=f"{device.card_id}:{request.request_id}", device_id=device.device_id)
     if not device.identity_person_id or claims.person_id != device.identity_person_id:
         raise DomainError("PERMISSION_DENIED", "the assertion is not about the card holder")
+    # card settles by card id only under a mandate it checked itself: forward the proof
+    await deps.card.register_mandate(f"billing:{device.card_id}:{request.request_id}:mandate",
+                                     device.card_id, code, request.assertion)
 
     async def work(session: AsyncSession) -> pb.EnrollCreditCareResponse:
         hospital = await hospital_row(session, code)
@@ -89,6 +93,6 @@ async def get(deps: Deps, request: pb.GetCreditAgreementRequest) -> pb.GetCredit
         else:
             raise DomainError("INVALID_ARGUMENT", "agreement_id or institution_code is required",
                               field="key")
-    if row is None or row.card_id != caller.scope:
+    if row is None or not own_card(caller, row.card_id):
         raise DomainError("AGREEMENT_NOT_FOUND", "no such credit agreement for this card")
     return pb.GetCreditAgreementResponse(agreement=convert.agreement(row))

@@ -11,6 +11,7 @@ from medpay_billing.adapters.rows import aware, new_id
 from medpay_billing.adapters.tables import appointments, hospitals
 from medpay_billing.usecases.deps import Deps
 from medpay_billing.usecases.registry import check_code, hospital_row
+from medpay_billing.usecases.scope import own_card
 from medpay_kit.auth import current_caller
 from medpay_kit.errors import DomainError
 
@@ -64,7 +65,7 @@ async def cancel(deps: Deps, request: pb.CancelAppointmentRequest) -> pb.CancelA
     async def work(session: AsyncSession) -> pb.CancelAppointmentResponse:
         row = (await session.execute(select(appointments).where(
             P.appointment_id == request.appointment_id))).first()
-        if row is None or row.card_id != caller.scope:
+        if row is None or not own_card(caller, row.card_id):
             raise DomainError("APPOINTMENT_NOT_FOUND", "no such appointment for this card")
         if row.status != "BOOKED":
             raise DomainError("APPOINTMENT_NOT_CANCELLABLE",

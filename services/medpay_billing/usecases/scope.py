@@ -9,10 +9,17 @@ from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medpay_billing.adapters.tables import agreements, bills, charge_lines, hospitals, visits
+from medpay_billing.usecases.deps import hospital_of
 from medpay_kit.auth import Caller, CallerKind
 from medpay_kit.errors import DomainError
 
 V, L, B = visits.c, charge_lines.c, bills.c
+__all__ = ["hospital_of"]  # a subject rule of medpay_billing.access, defined with the deps
+
+
+def own_card(caller: Caller, card_id: str) -> bool:
+    """own_card: an app's object (agreement, appointment, bill) belongs to its own card."""
+    return caller.kind is CallerKind.APP and bool(caller.scope) and card_id == caller.scope
 
 
 async def visit_for(session: AsyncSession, caller: Caller, visit_id: str) -> Row:
@@ -30,7 +37,7 @@ def bill_visible(caller: Caller, row: Row | None) -> bool:
     if caller.kind is CallerKind.HIS:
         return row.institution_code == caller.scope
     if caller.kind is CallerKind.APP:
-        return row.card_id == caller.scope
+        return own_card(caller, row.card_id)
     return True
 
 

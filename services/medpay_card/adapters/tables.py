@@ -162,6 +162,24 @@ payment_contexts = Table(
     UniqueConstraint("caller", "request_id", name="uq_payment_contexts_caller_request"),
 )
 
+#: a card holder's standing consent (credit agreement) that one service may settle by card id
+#: at one merchant; ``live_key`` is "<caller>|<card>|<merchant>" while ACTIVE, NULL after
+credit_mandates = Table(
+    "credit_mandates", metadata,
+    Column("mandate_id", String(ID), primary_key=True),
+    Column("caller", String(160), nullable=False),
+    Column("card_id", String(ID), ForeignKey("cards.card_id"), nullable=False),
+    Column("merchant_id", String(MERCHANT), nullable=False),
+    Column("live_key", String(240), nullable=True, unique=True),
+    Column("status", String(16), nullable=False),  # ACTIVE, WITHDRAWN
+    Column("assertion_id", String(64), nullable=False, unique=True),
+    Column("assertion_method", String(16), nullable=False),
+    Column("agreement_reference", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("withdrawn_at", UtcDateTime, nullable=True),
+    Column("withdrawn_reason", String(200), nullable=True),
+)
+
 holds = Table(
     "holds", metadata,
     Column("hold_id", String(ID), primary_key=True),

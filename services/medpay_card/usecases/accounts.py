@@ -8,31 +8,16 @@ import binascii
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medpay.card.v1 import card_pb2
-from medpay_card.adapters import card_repo, counters_repo, insured_repo, ledger_repo, policy_repo
-from medpay_card.adapters.insured_repo import Insured
+from medpay_card.adapters import counters_repo, insured_repo, ledger_repo, policy_repo
 from medpay_card.domain import ledger
 from medpay_card.domain.calendar import benefit_year, business_date
 from medpay_card.domain.policy import BenefitPolicy
 from medpay_card.usecases import commands as cmd
-from medpay_card.usecases.access import card_for, insured_of
+from medpay_card.usecases.access import insured_of, own_account
 from medpay_card.usecases.deps import Deps
 from medpay_card.wire import enums, render
-from medpay_kit.auth import Caller, CallerKind
+from medpay_kit.auth import Caller
 from medpay_kit.errors import DomainError
-
-
-async def owner_of(session: AsyncSession, caller: Caller, owner: cmd.Owner) -> Insured:
-    """The insured person whose account is asked for; an app may ask only for its own."""
-    if owner.card_id is not None:
-        card = await card_for(session, caller, owner.card_id)
-        return await insured_of(session, card.insured_id)
-    assert owner.insured_id is not None
-    insured = await insured_of(session, owner.insured_id)
-    if caller.kind == CallerKind.APP:
-        own = await card_repo.get(session, caller.scope) if caller.scope else None
-        if own is None or own.insured_id != insured.insured_id:
-            raise DomainError("INSURED_NOT_FOUND", "no such insured person", field="insured_id")
-    return insured
 
 
 def in_force(policies: list[BenefitPolicy], today: object) -> list[BenefitPolicy]:
@@ -53,7 +38,7 @@ async def get_account(deps: Deps, caller: Caller, owner: cmd.Owner,
     if not 2000 <= year <= 2200:
         raise DomainError("INVALID_ARGUMENT", "year is out of range", field="year")
     async with deps.db.read() as session:
-        insured = await owner_of(session, caller, owner)
+        insured = await own_account(session, caller, owner.card_id, owner.insured_id)
         account = await ledger_repo.read_account(session, insured.insured_id)
         counters = await counters_repo.list_year(session, insured.insured_id, year)
         policies = await policy_repo.for_person(session, insured.region_code,
@@ -90,7 +75,7 @@ async def list_entries(deps: Deps, caller: Caller, owner: cmd.Owner, page_size: 
                        page_token: str) -> card_pb2.ListAccountEntriesResponse:
     before = _read_page_token(page_token)
     async with deps.db.read() as session:
-        insured = await owner_of(session, caller, owner)
+        insured = await own_account(session, caller, owner.card_id, owner.insured_id)
         rows = await ledger_repo.list_transactions(session, insured.insured_id,
                                                    before_seq=before, limit=page_size + 1)
     more = len(rows) > page_size

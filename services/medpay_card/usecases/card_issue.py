@@ -25,10 +25,9 @@ from medpay_card.adapters.insured_repo import Insured
 from medpay_card.domain import cards
 from medpay_card.domain.persons import ensure_may_be_issued_a_card
 from medpay_card.usecases import commands as cmd
-from medpay_card.usecases.access import insured_of
+from medpay_card.usecases.access import assertion_holder, insured_of
 from medpay_card.usecases.deps import Deps
 from medpay_card.wire import render
-from medpay_kit.assertions import AssertionClaims
 from medpay_kit.auth import Caller, hash_secret
 from medpay_kit.errors import DomainError
 from medpay_kit.idempotency import check_request_id
@@ -43,11 +42,6 @@ def _secret(deps: Deps, card_id: str, salt: bytes) -> str:
 
 def device_credential(deps: Deps, card: Card) -> str:
     return f"dev_{card.device_id}.{_secret(deps, card.card_id, card.credential_salt)}"
-
-
-def _ensure_same_person(claims: AssertionClaims, insured: Insured) -> None:
-    if not insured.identity_person_id or claims.person_id != insured.identity_person_id:
-        raise DomainError("PERMISSION_DENIED", "the identity assertion is not about this insured person")
 
 
 def _scheme(insured: Insured, wanted: int | None) -> int:
@@ -112,7 +106,7 @@ async def issue_card(deps: Deps, caller: Caller, command: cmd.IssueCard,
     claims = await deps.verifier.consume(
         command.assertion, purpose="CARD_ISSUE", device_id=command.device_id,
         request_id=f"IssueCard:{namespace}:{request.request_id}")
-    _ensure_same_person(claims, insured)
+    assertion_holder(claims, insured)
     try:
         async with deps.db.write() as session:
             earlier = await deps.idem.recall(session, namespace, "IssueCard", request.request_id,
@@ -152,7 +146,7 @@ async def reissue_card(deps: Deps, caller: Caller, command: cmd.ReissueCard,
     claims = await deps.verifier.consume(
         command.assertion, purpose="CARD_ISSUE", device_id=command.device_id,
         request_id=f"ReissueCard:{namespace}:{request.request_id}")
-    _ensure_same_person(claims, insured)
+    assertion_holder(claims, insured)
     try:
         async with deps.db.write() as session:
             earlier = await deps.idem.recall(session, namespace, "ReissueCard", request.request_id,

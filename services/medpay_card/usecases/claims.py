@@ -1,9 +1,10 @@
 """Whose claim, under which policy, against which counters; and Adjudicate (试算, nothing held).
 
 A claim names its subject by a payment context (from a scanned QR code; bound to the
-merchant and the service that resolved it) or directly by card (a service with a standing
-agreement, e.g. billing settling after treatment). Counters are read as used + held, so an
-adjudication already accounts for authorizations that are still open.
+merchant and the service that resolved it) or directly by card (a service with an active
+credit mandate for the card at the merchant: billing settling after treatment). Counters
+are read as used + held, so an adjudication already accounts for authorizations that are
+still open.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from medpay_card.domain.adjudication import Counters, Terms, adjudicate
 from medpay_card.domain.calendar import benefit_year, business_date
 from medpay_card.domain.policy import PolicyBook, counter_group, terms_for
 from medpay_card.usecases import commands as cmd
+from medpay_card.usecases.access import context_of_caller, mandated_card, subject_for
 from medpay_card.usecases.deps import Deps
 from medpay_card.usecases.qr import payable_card
 from medpay_card.wire import render
+from medpay_kit.access import refuse_subject
 from medpay_kit.auth import Caller
 from medpay_kit.errors import DomainError
 
@@ -38,25 +41,27 @@ class Subject:
     context: PaymentContextRow | None
 
 
-async def subject_of(session: AsyncSession, caller: Caller, claim: cmd.Claim,
+async def subject_of(session: AsyncSession, caller: Caller, rpc: str, claim: cmd.Claim,
                      now: datetime) -> Subject:
+    """The claim's card under the caller's subject rule on ``rpc`` (``medpay_card.access``):
+    a payment context of its own (context_of_caller) or a card under its mandate
+    (mandated_card); a claim naming the other kind of subject is refused."""
+    rule = subject_for(rpc, caller)
     context = None
     card_id = claim.card_id
     if claim.payment_context_id is not None:
-        context = await qr_repo.get_context(session, claim.payment_context_id)
-        if context is None:
-            raise DomainError("PAYMENT_CONTEXT_INVALID", "no such payment context",
-                              field="payment_context_id")
-        if context.caller != caller.key or context.merchant_id != claim.merchant_id:
-            raise DomainError("QR_WRONG_MERCHANT", "the payment context belongs to another merchant",
-                              field="payment_context_id")
-        if context.state != qr_repo.OPEN:
-            raise DomainError("PAYMENT_CONTEXT_INVALID", "the payment context was already used",
-                              field="payment_context_id")
+        if rule != "context_of_caller":
+            raise refuse_subject(rule, "this caller pays by card under its credit mandate")
+        context = context_of_caller(
+            caller, await qr_repo.get_context(session, claim.payment_context_id), claim.merchant_id)
         if now >= context.expires_at:
             raise DomainError("PAYMENT_CONTEXT_EXPIRED", "the payment context has expired")
         card_id = context.card_id
-    assert card_id is not None
+    else:
+        if rule != "mandated_card":
+            raise refuse_subject(rule, "this caller pays by the payment context of a scanned QR code")
+        assert card_id is not None
+        await mandated_card(session, caller, card_id, claim.merchant_id)
     card, insured = await payable_card(session, card_id)
     return Subject(card, insured, context)
 
@@ -90,7 +95,7 @@ async def adjudicate_claim(deps: Deps, caller: Caller, claim: cmd.Claim) -> card
     now = deps.now()
     at = claim.at or now
     async with deps.db.read() as session:
-        subject = await subject_of(session, caller, claim, now)
+        subject = await subject_of(session, caller, "Adjudicate", claim, now)
         terms = await terms_of(session, subject, claim, business_date(at))
         counter = await counters_repo.read(session, counter_key(subject, claim, at))
         account = await ledger_repo.read_account(session, subject.insured.insured_id)

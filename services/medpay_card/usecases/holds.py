@@ -24,6 +24,7 @@ from medpay_card.domain.calendar import business_date
 from medpay_card.domain.policy import counter_group
 from medpay_card.domain.refunds import Claim, RefundTracks
 from medpay_card.usecases import commands as cmd
+from medpay_card.usecases.access import own_hold
 from medpay_card.usecases.claims import counter_key, fund_ratio, start_counters, subject_of, terms_of
 from medpay_card.usecases.deps import Deps
 from medpay_card.wire import render
@@ -35,7 +36,7 @@ async def authorize(deps: Deps, caller: Caller, claim: cmd.Claim,
                     request: card_pb2.AuthorizeRequest) -> card_pb2.AuthorizeResponse:
     async def work(session: AsyncSession) -> card_pb2.AuthorizeResponse:
         now = deps.now()
-        subject = await subject_of(session, caller, claim, now)
+        subject = await subject_of(session, caller, "Authorize", claim, now)
         insured_id = subject.insured.insured_id
         account = await ledger_repo.lock_account(session, insured_id)
         terms = await terms_of(session, subject, claim, business_date(now))
@@ -76,13 +77,11 @@ async def authorize(deps: Deps, caller: Caller, claim: cmd.Claim,
                                card_pb2.AuthorizeResponse, work)
 
 
-async def locked_hold(session: AsyncSession, caller_key: str, hold_id: str) -> Hold:
-    """The caller's hold, read again after its person's account row is locked."""
-    hold = await hold_repo.get(session, hold_id, caller_key)
-    if hold is None:
-        raise DomainError("HOLD_NOT_FOUND", "no such hold", field="hold_id")
+async def locked_hold(session: AsyncSession, caller: Caller, hold_id: str) -> Hold:
+    """The caller's hold (own_hold), read again after its person's account row is locked."""
+    hold = await own_hold(session, caller, hold_id)
     await ledger_repo.lock_account(session, hold.insured_id)
-    hold = await hold_repo.get(session, hold_id, caller_key)
+    hold = await hold_repo.get(session, hold_id, caller.key)
     assert hold is not None
     return hold
 
@@ -96,7 +95,7 @@ async def capture(deps: Deps, caller: Caller, hold_id: str,
                   request: card_pb2.CaptureRequest) -> card_pb2.CaptureResponse:
     async def work(session: AsyncSession) -> card_pb2.CaptureResponse:
         now = deps.now()
-        hold = await locked_hold(session, caller.key, hold_id)
+        hold = await locked_hold(session, caller, hold_id)
         holds.ensure_capturable(hold.state, hold.expires_at, now)
         claim = codec.claim_from_json(hold.claim)
         await counters_repo.change(session, key_of(hold), used=hold.deductible,
@@ -143,7 +142,7 @@ async def void(deps: Deps, caller: Caller, hold_id: str,
                request: card_pb2.VoidRequest) -> card_pb2.VoidResponse:
     async def work(session: AsyncSession) -> card_pb2.VoidResponse:
         now = deps.now()
-        hold = await locked_hold(session, caller.key, hold_id)
+        hold = await locked_hold(session, caller, hold_id)
         if holds.needs_release(hold.state):
             await release(session, hold, holds.VOIDED, now)
             return card_pb2.VoidResponse(voided_at=render.ts(now))

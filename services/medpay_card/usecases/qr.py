@@ -19,15 +19,12 @@ from medpay_card.adapters.ids import new_id
 from medpay_card.adapters.qr_repo import PaymentContextRow
 from medpay_card.domain import cards, persons, qr
 from medpay_card.usecases import commands as cmd
-from medpay_card.usecases.access import device_card_id, insured_of
+from medpay_card.usecases.access import device_card_id, insured_of, merchant_kind_of_caller
 from medpay_card.usecases.deps import Deps
 from medpay_card.wire import render
 from medpay_kit.auth import Caller
 from medpay_kit.errors import DomainError
 from medpay_kit.idempotency import check_request_id, fingerprint
-
-#: which kind of merchant each medpay service scans for
-SERVICE_MERCHANT_KINDS = {"pharmacy": "PHARMACY", "billing": "HOSPITAL"}
 
 
 async def payable_card(session: AsyncSession, card_id: str):  # type: ignore[no-untyped-def]
@@ -108,9 +105,7 @@ async def resolve(deps: Deps, caller: Caller, command: cmd.ResolveQr,
                   request: card_pb2.ResolveQrCodeRequest) -> card_pb2.ResolveQrCodeResponse:
     check_request_id(request.request_id)
     token = qr.decode(command.payload, deps.qr_mac)
-    if SERVICE_MERCHANT_KINDS.get(caller.principal) != command.merchant_kind:
-        raise DomainError("QR_WRONG_MERCHANT",
-                          f"this caller may not exchange QR codes for a {command.merchant_kind} merchant")
+    merchant_kind_of_caller(caller, command.merchant_kind)
     try:
         return await _resolve_once(deps, caller, command, request, token)
     except IntegrityError:  # a concurrent twin with the same request id committed first

@@ -29,7 +29,7 @@ async def refund(deps: Deps, caller: Caller, command: cmd.Refund,
                  request: card_pb2.RefundRequest) -> card_pb2.RefundResponse:
     async def work(session: AsyncSession) -> card_pb2.RefundResponse:
         now = deps.now()
-        hold = await locked_hold(session, caller.key, command.hold_id)
+        hold = await locked_hold(session, caller, command.hold_id)
         holds.ensure_refundable(hold.state)
         claim = codec.claim_from_json(hold.claim)
         assert hold.refund_state is not None

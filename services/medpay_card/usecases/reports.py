@@ -6,6 +6,7 @@ from __future__ import annotations
 from medpay.card.v1 import card_pb2
 from medpay_card.adapters import hold_repo
 from medpay_card.usecases import commands as cmd
+from medpay_card.usecases.access import own_records
 from medpay_card.usecases.deps import Deps
 from medpay_card.wire import render
 from medpay_kit.auth import Caller
@@ -13,7 +14,7 @@ from medpay_kit.auth import Caller
 
 async def daily_totals(deps: Deps, caller: Caller,
                        command: cmd.DailyTotals) -> card_pb2.GetDailyTotalsResponse:
-    args = (caller.key, command.merchant_id, command.business_date, command.insurance_type)
+    args = (own_records(caller), command.merchant_id, command.business_date, command.insurance_type)
     async with deps.db.read() as session:
         count, total, fund, account, cash = await hold_repo.day_totals(session, *args)
         rows = await hold_repo.day_rows(session, *args) if command.include_rows else []

@@ -12,6 +12,7 @@ from medpay.identity.v1 import identity_pb2
 from medpay_identity.adapters.audit import AuditRecord
 from medpay_identity.usecases.context import IdentityContext, timestamp
 from medpay_identity.usecases.convert import method_to_proto, purpose_from_proto, purpose_to_proto
+from medpay_kit.access import refuse_subject
 from medpay_kit.assertions import AssertionClaims, read_assertion, sign_assertion
 from medpay_kit.auth import Caller, CallerKind
 from medpay_kit.errors import DomainError
@@ -40,14 +41,19 @@ async def issue(ctx: IdentityContext, session: AsyncSession, *, person_id: str, 
     return token, expires_at
 
 
+def addressed_to_caller(caller: Caller, audience: str) -> str:
+    """Subject rule of VerifyAssertion: a service verifies only assertions addressed to it."""
+    if caller.kind is not CallerKind.SERVICE or audience != caller.principal:
+        raise refuse_subject("addressed_to_caller",
+                             "a service verifies only assertions addressed to it")
+    return audience
+
+
 async def verify_assertion(ctx: IdentityContext, caller: Caller, request: identity_pb2.VerifyAssertionRequest,
                            ) -> identity_pb2.VerifyAssertionResponse:
     """Signature, expiry, purpose, audience; with ``consume`` also single use, by request id."""
     purpose = purpose_from_proto(request.expected_purpose).value
-    audience = request.expected_audience
-    if caller.kind is CallerKind.SERVICE and audience != caller.principal:
-        raise DomainError("PERMISSION_DENIED", "a service verifies only assertions addressed to it",
-                          field="expected_audience")
+    audience = addressed_to_caller(caller, request.expected_audience)
     if request.consume:
         check_request_id(request.request_id)
     verified: list[AssertionClaims] = []
