@@ -26,7 +26,7 @@ from medpay.identity.v1 import identity_pb2
 from medpay.pharmacy.v1 import pharmacy_pb2, pharmacy_pb2_grpc
 from medpay_kit.client import error_info
 from support.harness import ROOT
-from support.insured import Insured, insured_with_card, qr_code, start_issuer
+from support.insured import insured_with_card, qr_code, start_issuer
 
 SERVICES = {"identity": identity_pb2, "card": card_pb2, "pharmacy": pharmacy_pb2,
             "billing": billing_pb2, "echo": echo_pb2}
@@ -72,8 +72,6 @@ class World:
     stack: object
     credentials: dict[str, str] = field(default_factory=dict)  # caller kind -> credential
     pool: list[str] = field(default_factory=list)  # ids the world really has
-    pharmacy_code: str = ""
-    person: Insured | None = None
     _channels: dict[tuple[str, str], grpc.Channel] = field(default_factory=dict)
 
     @property
@@ -102,11 +100,15 @@ class World:
                 == "MALFORMED_REQUEST"]
 
     def settle(self) -> pharmacy_pb2.Receipt:
-        """A normal sale: QR code → pre-settle → settle at the world's pharmacy."""
-        till = pharmacy_pb2_grpc.PharmacyServiceStub(self.channel("pharmacy", "pos"))
+        """A normal sale (QR code → pre-settle → settle) by a new person at a new pharmacy,
+        so nothing a fuzzed call did to the world's own (a suspended card, a replaced
+        catalogue) stands in its way."""
+        _, credential = register_pharmacy(self.stack)
+        till = pharmacy_pb2_grpc.PharmacyServiceStub(self.stack.channel("pharmacy", token=credential))
+        person = insured_with_card(self.stack)
         basket = [pharmacy_pb2.SaleLine(line_no=1, item_code=AMOXICILLIN, quantity="1")]
         pre = till.PreSettle(pharmacy_pb2.PreSettleRequest(
-            request_id=f"ps-{uuid.uuid4()}", qr_payload=qr_code(self.stack, self.person),
+            request_id=f"ps-{uuid.uuid4()}", qr_payload=qr_code(self.stack, person),
             lines=basket, use_personal_account=True), timeout=60)
         return till.Settle(pharmacy_pb2.SettleRequest(
             request_id=f"st-{uuid.uuid4()}", payment_context_id=pre.payment_context_id,
@@ -129,14 +131,10 @@ def _reason(call, body: bytes, streams: bool) -> str:
     return "OK"
 
 
-def start_world(stack, keys: Path) -> World:
-    start_issuer(stack, keys)
-    stack.start("pharmacy", keyring_file=str(keys / "pharmacy.json"))
-    stack.start("billing", keyring_file=str(keys / "billing.json"))
-    stack.start("echo")
-    world = World(stack, credentials={"op": stack.operator_token, "app": stack.app_token})
-    ops = pharmacy_pb2_grpc.PharmacyServiceStub(world.channel("pharmacy", "op"))
-    code = world.pharmacy_code = f"P{uuid.uuid4().hex[:11].upper()}"
+def register_pharmacy(stack) -> tuple[str, str]:
+    """A new pharmacy with the sample catalogue and one till: (code, the till's credential)."""
+    ops = pharmacy_pb2_grpc.PharmacyServiceStub(stack.channel("pharmacy", token=stack.operator_token))
+    code = f"P{uuid.uuid4().hex[:11].upper()}"
     ops.RegisterPharmacy(pharmacy_pb2.RegisterPharmacyRequest(
         request_id=f"reg-{code}", institution_code=code, name="大药房",
         level=insurance_pb2.INSTITUTION_LEVEL_COMMUNITY, outpatient_pooling=True,
@@ -145,7 +143,16 @@ def start_world(stack, keys: Path) -> World:
         request_id=f"cat-{code}", institution_code=code, items=catalogue()), timeout=30)
     terminal = ops.RegisterTerminal(pharmacy_pb2.RegisterTerminalRequest(
         request_id=f"term-{code}", institution_code=code, terminal_label="till 1"), timeout=30)
-    world.credentials["pos"] = terminal.credential
+    return code, terminal.credential
+
+
+def start_world(stack, keys: Path) -> World:
+    start_issuer(stack, keys)
+    stack.start("pharmacy", keyring_file=str(keys / "pharmacy.json"))
+    stack.start("billing", keyring_file=str(keys / "billing.json"))
+    stack.start("echo")
+    world = World(stack, credentials={"op": stack.operator_token, "app": stack.app_token})
+    code, world.credentials["pos"] = register_pharmacy(stack)
     billing = billing_pb2_grpc.BillingServiceStub(world.channel("billing", "op"))
     hospital = f"H6101{uuid.uuid4().hex[:7].upper()}"
     billing.RegisterHospital(billing_pb2.RegisterHospitalRequest(
@@ -157,9 +164,11 @@ def start_world(stack, keys: Path) -> World:
     his = billing.RegisterHisClient(billing_pb2.RegisterHisClientRequest(
         request_id=f"his-{hospital}", institution_code=hospital, client_label="HIS"), timeout=30)
     world.credentials["his"] = his.credential
-    person = world.person = insured_with_card(stack, balance_fen=10_000_000)
+    person = insured_with_card(stack, balance_fen=10_000_000)
     world.credentials["dev"] = person.device_credential
-    world.pool = [code, hospital, terminal.terminal_id, person.card_id, person.person_number,
+    terminal_id = world.credentials["pos"].split(".")[0].removeprefix("pos_")
+    world.pool = [code, hospital, terminal_id, person.card_id, person.person_number,
                   person.insured_id, person.identity_person_id, person.device_id, AMOXICILLIN,
-                  "610100", "CNY", "2026-12-01"]
+                  "610100", "CNY", "2026-12-01", world.settle().settlement_id,
+                  qr_code(stack, person)]
     return world

@@ -144,3 +144,59 @@ def malformed(descriptor: Descriptor) -> list[bytes]:
         if field.type == F.TYPE_MESSAGE:
             out.append(_varint(field.number << 3 | 2) + b"\x10\x08\x80")  # nested, truncated
     return out
+
+
+_OUT_OF_RANGE = {
+    "google.protobuf.Timestamp": [{"seconds": 253_402_300_800}, {"seconds": -62_135_596_801},
+                                  {"nanos": -1}, {"nanos": 1_000_000_000}],
+    "google.protobuf.Duration": [{"seconds": 315_576_000_001}, {"seconds": 1, "nanos": -1},
+                                 {"nanos": 1_000_000_000}],
+}
+
+
+def out_of_range(descriptor: Descriptor, depth: int = 0) -> list[tuple[str, object]]:
+    """``(field path, message)`` for every enum, Timestamp and Duration field reachable from
+    ``descriptor``: the message with only that field set, to a value its type cannot carry
+    (an undeclared enum number, a time outside protobuf's range)."""
+    cls = GetMessageClass(descriptor)
+    found: list[tuple[str, object]] = []
+    if depth > 3:
+        return found
+    for field in descriptor.fields:
+        entry = field.message_type is not None and field.message_type.GetOptions().map_entry
+        target = field.message_type.fields_by_name["value"] if entry else field
+        if target.type == F.TYPE_ENUM:
+            bad = max(v.number for v in target.enum_type.values) + 1
+            values: list[object] = [bad]
+        elif target.type == F.TYPE_MESSAGE and target.message_type.full_name in _OUT_OF_RANGE:
+            kind = GetMessageClass(target.message_type)
+            values = [kind(**v) for v in _OUT_OF_RANGE[target.message_type.full_name]]
+        elif target.type == F.TYPE_MESSAGE:
+            values = [inner for _, inner in out_of_range(target.message_type, depth + 1)]
+            paths = [p for p, _ in out_of_range(target.message_type, depth + 1)]
+            for path, inner in zip(paths, values, strict=True):
+                found.append((f"{field.name}.{path}", _set(cls(), field, entry, inner)))
+            continue
+        else:
+            continue
+        found += [(field.name, _set(cls(), field, entry, v)) for v in values]
+    return found
+
+
+def _set(message, field: FieldDescriptor, entry: bool, value):
+    target = getattr(message, field.name)
+    if entry:
+        if hasattr(value, "CopyFrom"):
+            target["k"].CopyFrom(value)
+        else:
+            target["k"] = value
+    elif field.is_repeated:
+        if hasattr(value, "CopyFrom"):
+            target.add().CopyFrom(value)
+        else:
+            target.append(value)
+    elif hasattr(value, "CopyFrom"):
+        target.CopyFrom(value)
+    else:
+        setattr(message, field.name, value)
+    return message
