@@ -1,8 +1,9 @@
 """Fixtures of the fuzz suite: one whole stack per worker and backend, and hypothesis profiles.
 
 ``MEDPAY_FUZZ_PROFILE`` picks how hard to look: ``ci`` (the default, bounded so the suite
-fits in ``make test``) or ``long`` (``make fuzz``). The profiles are applied to the fuzz
-tests only, never loaded globally.
+fits in ``make test``) or ``long`` (``make fuzz``); ``MEDPAY_FUZZ_EXAMPLES`` overrides the
+examples per unary RPC. The profiles are applied to the fuzz tests only, never loaded
+globally.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ PROFILES = {
     "ci": {"unary": 12, "stream": 2, "bytes": 6},
     "long": {"unary": 1500, "stream": 40, "bytes": 300},
 }
-PROFILE = PROFILES[os.environ.get("MEDPAY_FUZZ_PROFILE", "ci")]
+PROFILE = dict(PROFILES[os.environ.get("MEDPAY_FUZZ_PROFILE", "ci")])
+if os.environ.get("MEDPAY_FUZZ_EXAMPLES"):
+    PROFILE["unary"] = PROFILE["bytes"] = int(os.environ["MEDPAY_FUZZ_EXAMPLES"])
 
 
 def fuzz_settings(kind: str) -> settings:

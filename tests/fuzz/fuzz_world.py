@@ -26,7 +26,7 @@ from medpay.identity.v1 import identity_pb2
 from medpay.pharmacy.v1 import pharmacy_pb2, pharmacy_pb2_grpc
 from medpay_kit.client import error_info
 from support.harness import ROOT
-from support.insured import insured_with_card, qr_code, start_issuer
+from support.insured import Insured, insured_with_card, qr_code, start_issuer
 
 SERVICES = {"identity": identity_pb2, "card": card_pb2, "pharmacy": pharmacy_pb2,
             "billing": billing_pb2, "echo": echo_pb2}
@@ -72,6 +72,7 @@ class World:
     stack: object
     credentials: dict[str, str] = field(default_factory=dict)  # caller kind -> credential
     pool: list[str] = field(default_factory=list)  # ids the world really has
+    person: Insured | None = None  # the insured person whose device is the "dev" caller
     _channels: dict[tuple[str, str], grpc.Channel] = field(default_factory=dict)
 
     @property
@@ -164,7 +165,7 @@ def start_world(stack, keys: Path) -> World:
     his = billing.RegisterHisClient(billing_pb2.RegisterHisClientRequest(
         request_id=f"his-{hospital}", institution_code=hospital, client_label="HIS"), timeout=30)
     world.credentials["his"] = his.credential
-    person = insured_with_card(stack, balance_fen=10_000_000)
+    person = world.person = insured_with_card(stack, balance_fen=10_000_000)
     world.credentials["dev"] = person.device_credential
     terminal_id = world.credentials["pos"].split(".")[0].removeprefix("pos_")
     world.pool = [code, hospital, terminal_id, person.card_id, person.person_number,
