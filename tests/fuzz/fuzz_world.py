@@ -170,6 +170,6 @@ def start_world(stack, keys: Path) -> World:
     terminal_id = world.credentials["pos"].split(".")[0].removeprefix("pos_")
     world.pool = [code, hospital, terminal_id, person.card_id, person.person_number,
                   person.insured_id, person.identity_person_id, person.device_id, AMOXICILLIN,
-                  "610100", "CNY", "2026-12-01", world.settle().settlement_id,
+                  "610100", "CNY", "2026-12-01", "2026-11", "2027-01", world.settle().settlement_id,
                   qr_code(stack, person)]
     return world

@@ -152,12 +152,30 @@ _OUT_OF_RANGE = {
     "google.protobuf.Duration": [{"seconds": 315_576_000_001}, {"seconds": 1, "nanos": -1},
                                  {"nanos": 1_000_000_000}],
 }
+#: values a type can carry, at the edges of its range
+_AT_THE_EDGE = {
+    "google.protobuf.Timestamp": [{"seconds": 253_402_300_799, "nanos": 999_999_999},
+                                  {"seconds": -62_135_596_800}, {"seconds": -1}],
+    "google.protobuf.Duration": [{"seconds": 315_576_000_000}, {"seconds": -315_576_000_000}],
+}
+_INT_EDGES = {t: [lo, hi] for t, (lo, hi) in _INT_BOUNDS.items()}
 
 
-def out_of_range(descriptor: Descriptor, depth: int = 0) -> list[tuple[str, object]]:
+def out_of_range(descriptor: Descriptor) -> list[tuple[str, object]]:
     """``(field path, message)`` for every enum, Timestamp and Duration field reachable from
     ``descriptor``: the message with only that field set, to a value its type cannot carry
     (an undeclared enum number, a time outside protobuf's range)."""
+    return _one_field(descriptor, _OUT_OF_RANGE, enums=True)
+
+
+def at_the_edge(descriptor: Descriptor) -> list[tuple[str, object]]:
+    """The same for every integer, Timestamp and Duration field, set to a value its type
+    can carry at the edge of its range (the largest int64, the year 9999, the year 1)."""
+    return _one_field(descriptor, _AT_THE_EDGE, enums=False)
+
+
+def _one_field(descriptor: Descriptor, times: dict, *, enums: bool,
+               depth: int = 0) -> list[tuple[str, object]]:
     cls = GetMessageClass(descriptor)
     found: list[tuple[str, object]] = []
     if depth > 3:
@@ -165,16 +183,15 @@ def out_of_range(descriptor: Descriptor, depth: int = 0) -> list[tuple[str, obje
     for field in descriptor.fields:
         entry = field.message_type is not None and field.message_type.GetOptions().map_entry
         target = field.message_type.fields_by_name["value"] if entry else field
-        if target.type == F.TYPE_ENUM:
-            bad = max(v.number for v in target.enum_type.values) + 1
-            values: list[object] = [bad]
-        elif target.type == F.TYPE_MESSAGE and target.message_type.full_name in _OUT_OF_RANGE:
+        if target.type == F.TYPE_ENUM and enums:
+            values: list[object] = [max(v.number for v in target.enum_type.values) + 1]
+        elif target.type in _INT_EDGES and not enums:
+            values = list(_INT_EDGES[target.type])
+        elif target.type == F.TYPE_MESSAGE and target.message_type.full_name in times:
             kind = GetMessageClass(target.message_type)
-            values = [kind(**v) for v in _OUT_OF_RANGE[target.message_type.full_name]]
+            values = [kind(**v) for v in times[target.message_type.full_name]]
         elif target.type == F.TYPE_MESSAGE:
-            values = [inner for _, inner in out_of_range(target.message_type, depth + 1)]
-            paths = [p for p, _ in out_of_range(target.message_type, depth + 1)]
-            for path, inner in zip(paths, values, strict=True):
+            for path, inner in _one_field(target.message_type, times, enums=enums, depth=depth + 1):
                 found.append((f"{field.name}.{path}", _set(cls(), field, entry, inner)))
             continue
         else:

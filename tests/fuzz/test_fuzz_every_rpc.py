@@ -21,7 +21,7 @@ from google.protobuf.message_factory import GetMessageClass
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from hypothesis import given
 from hypothesis import strategies as st
-from messages import malformed, out_of_range, requests
+from messages import at_the_edge, malformed, out_of_range, requests
 
 from medpay.pharmacy.v1 import pharmacy_pb2
 from medpay_kit.client import error_info
@@ -93,6 +93,15 @@ def test_values_outside_their_types_range_are_invalid_arguments(world: World, al
             code, reason = answer(world, rpc, caller, request.SerializeToString())
             assert (code, reason) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT"), \
                 f"{rpc}.{path} as {caller}: {code.name} {reason}"
+
+
+@pytest.mark.parametrize("rpc", RPCS, ids=str)
+def test_values_at_the_edge_of_their_types_range_get_an_actionable_answer(world: World, allowed, rpc):
+    """Each integer, Timestamp and Duration field, alone, at the edge of what its type carries."""
+    for path, request in at_the_edge(rpc.method.input_type):
+        for caller in allowed[rpc.path]:
+            code, reason = answer(world, rpc, caller, request.SerializeToString())
+            assert_actionable(code, reason, f"{rpc}.{path} as {caller}")
 
 
 @pytest.mark.parametrize("rpc", RPCS, ids=str)
