@@ -2,9 +2,10 @@
 
 protobuf decodes some values it cannot represent afterwards: an enum number the contract
 does not declare (proto3 enums are open), a ``google.protobuf.Timestamp`` or ``Duration``
-outside the range its conversions accept. :func:`check_request` walks a decoded request
-(nested, repeated and map fields included) and refuses such a value with
-``INVALID_ARGUMENT`` naming the field. Which fields can hold one is worked out once per
+outside the range its conversions accept, a string holding NUL (no medpay text has one,
+and PostgreSQL cannot store it). :func:`check_request` walks a decoded request (nested,
+repeated and map fields included) and refuses such a value with ``INVALID_ARGUMENT``
+naming the field. Which fields can hold one is worked out once per
 message type, so a request without such fields costs one dictionary look-up.
 
 :func:`decoding` wraps a request deserializer so bytes that are not a message of the
@@ -28,7 +29,7 @@ _TS_SECONDS = (-62_135_596_800, 253_402_300_799)  # 0001-01-01 .. 9999-12-31T23:
 _DUR_SECONDS = 315_576_000_000  # 10 000 years
 _NANOS = 999_999_999
 
-_ENUM, _MESSAGE, _TIMESTAMP, _DURATION = range(4)
+_ENUM, _MESSAGE, _TIMESTAMP, _DURATION, _STRING = range(5)
 #: per message type: (field, kind) of each field that can hold a value to check
 _plans: dict[str, tuple[tuple[FieldDescriptor, int], ...]] = {}
 _PENDING: Any = ((None, _MESSAGE),)  # a type being planned (it may contain itself): check it
@@ -59,6 +60,8 @@ def decoding(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], A
 def _kind(field: FieldDescriptor) -> int | None:
     if field.type == FieldDescriptor.TYPE_ENUM:
         return _ENUM
+    if field.type == FieldDescriptor.TYPE_STRING:
+        return _STRING
     if field.type not in (FieldDescriptor.TYPE_MESSAGE, FieldDescriptor.TYPE_GROUP):
         return None
     name = field.message_type.full_name
@@ -67,7 +70,8 @@ def _kind(field: FieldDescriptor) -> int | None:
     if name == "google.protobuf.Duration":
         return _DURATION
     if field.message_type.GetOptions().map_entry:
-        return _MESSAGE if _kind(field.message_type.fields_by_name["value"]) is not None else None
+        key, value = field.message_type.fields_by_name["key"], field.message_type.fields_by_name["value"]
+        return _MESSAGE if _kind(key) is not None or _kind(value) is not None else None
     return _MESSAGE if _plan(field.message_type) else None
 
 
@@ -86,7 +90,10 @@ def _invalid(path: str) -> DomainError:
 
 
 def _check_value(value: Any, field: FieldDescriptor, kind: int, path: str) -> None:
-    if kind == _ENUM:
+    if kind == _STRING:
+        if "\x00" in value:
+            raise _invalid(path)
+    elif kind == _ENUM:
         if field.enum_type.values_by_number.get(value) is None:
             raise _invalid(path)
     elif kind == _TIMESTAMP:
@@ -110,7 +117,10 @@ def _check(message: Message, prefix: str = "") -> None:
             value_field = field.message_type.fields_by_name["value"]
             value_kind = _kind(value_field)
             for key, value in getattr(message, field.name).items():
-                _check_value(value, value_field, value_kind, f"{path}[{key!s:.40}]")  # type: ignore[arg-type]
+                if isinstance(key, str) and "\x00" in key:
+                    raise _invalid(path)
+                if value_kind is not None:
+                    _check_value(value, value_field, value_kind, f"{path}[{key!s:.40}]")
         elif field.is_repeated:
             for i, value in enumerate(getattr(message, field.name)):
                 _check_value(value, field, kind, f"{path}[{i}]")

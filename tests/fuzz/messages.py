@@ -162,9 +162,9 @@ _INT_EDGES = {t: [lo, hi] for t, (lo, hi) in _INT_BOUNDS.items()}
 
 
 def out_of_range(descriptor: Descriptor) -> list[tuple[str, object]]:
-    """``(field path, message)`` for every enum, Timestamp and Duration field reachable from
-    ``descriptor``: the message with only that field set, to a value its type cannot carry
-    (an undeclared enum number, a time outside protobuf's range)."""
+    """``(field path, message)`` for every enum, string, Timestamp and Duration field reachable
+    from ``descriptor``: the message with only that field set, to a value its type cannot
+    carry (an undeclared enum number, a string holding NUL, a time outside protobuf's range)."""
     return _one_field(descriptor, _OUT_OF_RANGE, enums=True)
 
 
@@ -185,6 +185,8 @@ def _one_field(descriptor: Descriptor, times: dict, *, enums: bool,
         target = field.message_type.fields_by_name["value"] if entry else field
         if target.type == F.TYPE_ENUM and enums:
             values: list[object] = [max(v.number for v in target.enum_type.values) + 1]
+        elif target.type == F.TYPE_STRING and enums:
+            values = ["a\x00b"]  # no medpay text holds NUL; PostgreSQL cannot store it
         elif target.type in _INT_EDGES and not enums:
             values = list(_INT_EDGES[target.type])
         elif target.type == F.TYPE_MESSAGE and target.message_type.full_name in times:

@@ -87,7 +87,7 @@ def test_undecodable_bytes_are_refused_as_malformed(world: World, allowed, rpc):
 
 @pytest.mark.parametrize("rpc", RPCS, ids=str)
 def test_values_outside_their_types_range_are_invalid_arguments(world: World, allowed, rpc):
-    """Each enum, Timestamp and Duration field, alone, holding what its type cannot carry."""
+    """Each enum, string, Timestamp and Duration field, alone, holding what it cannot carry."""
     for path, request in out_of_range(rpc.method.input_type):
         for caller in allowed[rpc.path]:
             code, reason = answer(world, rpc, caller, request.SerializeToString())

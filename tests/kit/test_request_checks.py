@@ -88,3 +88,10 @@ def test_stdlib_records_become_bounded_json_lines(capsys):
     records = [json.loads(line) for line in lines]
     assert records[0]["logger"] == "grpc._cython.cygrpc" and "ValueError" in records[0]["exception"]
     assert all(len(line) < 16 * 1024 for line in lines)
+
+
+def test_strings_holding_nul_are_refused_wherever_they_are():
+    assert refusal(pharmacy_pb2.SettleRequest(request_id="a\x00b")) == (
+        "INVALID_ARGUMENT", {"field": "request_id"})
+    request = pharmacy_pb2.SettleRequest(lines=[pharmacy_pb2.SaleLine(item_code="\x00")])
+    assert refusal(request) == ("INVALID_ARGUMENT", {"field": "lines[0].item_code"})
