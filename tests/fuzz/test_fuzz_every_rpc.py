@@ -85,6 +85,17 @@ def test_undecodable_bytes_are_refused_as_malformed(world: World, allowed, rpc):
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
+@pytest.mark.parametrize("service", ["identity", "card", "pharmacy", "billing", "echo"])
+def test_reflection_refuses_undecodable_bytes_and_still_answers(world: World, service):
+    chan = world.channel(service, "op")
+    info = chan.stream_stream("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+                              request_serializer=None, response_deserializer=None)
+    with pytest.raises(grpc.RpcError) as err:
+        list(info(iter([b"\x1a\x02\xc3\x28"]), timeout=10))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert len(list(info(iter([b"\x3a\x00"]), timeout=10))) == 1  # list_services
+
+
 @pytest.mark.parametrize("rpc", RPCS, ids=str)
 def test_values_outside_their_types_range_are_invalid_arguments(world: World, allowed, rpc):
     """Each enum, string, Timestamp and Duration field, alone, holding what it cannot carry."""
