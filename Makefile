@@ -9,12 +9,13 @@ GENERATED := services/medpay/.generated
 PROTOS := $(shell find protos -name '*.proto' | sort)
 PYTEST_WORKERS ?= 2
 
-.PHONY: help install proto certs lint test run demo bench clean
+.PHONY: help install proto certs lint test fuzz run demo bench clean
 
 help:
 	@echo "make run    start all services on the embedded default (SQLite under var/)"
 	@echo "make demo   tell the whole story against the running stack"
 	@echo "make test   the whole test suite, the way CI runs it"
+	@echo "make fuzz   the fuzz suite with many more examples per RPC (long; FUZZ_PROFILE=long)"
 	@echo "make bench  settlement throughput and latency against a bare gRPC echo"
 	@echo "make lint   buf lint + ruff;  make proto / certs / install / clean"
 
@@ -45,6 +46,10 @@ lint: $(BUF) $(GENERATED)
 
 test: $(GENERATED) certs
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+FUZZ_PROFILE ?= long
+fuzz: $(GENERATED) certs
+	MEDPAY_FUZZ_PROFILE=$(FUZZ_PROFILE) $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile tests/fuzz $(PYTEST_ARGS)
 
 run: $(GENERATED) certs
 	$(PY) -m medpay_cli.main run

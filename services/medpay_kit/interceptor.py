@@ -1,7 +1,9 @@
 """The one server interceptor: context, authentication, authorization, errors, metrics.
 
-For every call it binds the method and request id to the log context, authenticates the
-caller, checks the caller against the RPC's row of the access table, runs the handler, maps a
+For every call it binds the method to the log context, authenticates the caller, checks the
+caller against the RPC's row of the access table, refuses a request that did not decode or
+holds a value its types cannot carry (``validation.py``; only then is the request id bound),
+runs the handler, maps a
 :class:`DomainError` to its gRPC status with a ``google.rpc.ErrorInfo``, turns any other
 exception into ``INTERNAL`` with a generic message (and one log line), and records
 request count, error count and latency.
@@ -24,7 +26,8 @@ from opentelemetry import metrics
 from medpay_kit.access import Who, who
 from medpay_kit.auth import Authenticator, set_current_caller
 from medpay_kit.errors import DOMAIN, DomainError
-from medpay_kit.redact import scrub_text
+from medpay_kit.redact import bound, scrub
+from medpay_kit.validation import UNDECODABLE, check_request, decoding
 
 log = structlog.get_logger()
 
@@ -37,11 +40,12 @@ Policy = Mapping[str, frozenset[Who]]
 
 def rich_status(code: grpc.StatusCode, reason: str, message: str,
                 metadata: Mapping[str, str] | None = None) -> grpc.Status:
-    info = error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN, metadata=dict(metadata or {}))
+    info = error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN, metadata={
+        k: bound(v) for k, v in (metadata or {}).items()})
     detail = any_pb2.Any()
     detail.Pack(info)
     return rpc_status.to_status(
-        status_pb2.Status(code=code.value[0], message=scrub_text(message), details=[detail])
+        status_pb2.Status(code=code.value[0], message=scrub(message), details=[detail])
     )
 
 
@@ -67,23 +71,23 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(self, continuation: Callable, details: grpc.HandlerCallDetails):  # type: ignore[override]
         handler = await continuation(details)
-        if handler is None or details.method.startswith("/grpc."):
-            return handler  # health and reflection are open
+        if handler is None:
+            return handler
+        decode = decoding(handler.request_deserializer)
+        if details.method.startswith("/grpc."):
+            return _open_handler(handler, decode)  # health and reflection are open
         allowed = self._policy.get(details.method, frozenset())
         if handler.unary_unary:
             behavior = self._wrap_unary(handler.unary_unary, details.method, allowed)
-            return grpc.unary_unary_rpc_method_handler(
-                behavior, handler.request_deserializer, handler.response_serializer)
+            return grpc.unary_unary_rpc_method_handler(behavior, decode, handler.response_serializer)
         if handler.unary_stream:
             behavior = self._wrap_stream(handler.unary_stream, details.method, allowed)
-            return grpc.unary_stream_rpc_method_handler(
-                behavior, handler.request_deserializer, handler.response_serializer)
+            return grpc.unary_stream_rpc_method_handler(behavior, decode, handler.response_serializer)
         return handler
 
     async def _enter(self, request: Any, context: grpc.aio.ServicerContext, method: str,
                      allowed: frozenset[Who]) -> None:
-        request_id = getattr(request, "request_id", "") or ""
-        structlog.contextvars.bind_contextvars(rpc=method.rsplit("/", 1)[-1], request_id=request_id)
+        structlog.contextvars.bind_contextvars(rpc=method.rsplit("/", 1)[-1])
         call_deadline.set(context.time_remaining())
         metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
         caller = await self._auth.authenticate(metadata, _peer_name(context))
@@ -92,6 +96,8 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         if who(caller) not in allowed:
             raise DomainError("PERMISSION_DENIED", f"a {who(caller)} caller may not call this RPC",
                               access="caller")
+        check_request(request)  # nothing from the request is logged before this
+        structlog.contextvars.bind_contextvars(request_id=getattr(request, "request_id", "") or "")
 
     async def _fail(self, exc: BaseException, context: grpc.aio.ServicerContext, attrs: dict) -> None:
         if isinstance(exc, DomainError):
@@ -139,3 +145,34 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         if "reason" in attrs:
             self._errors.add(1, attrs)
         self._latency.record((time.perf_counter() - start) * 1000, {"rpc": attrs["rpc"]})
+
+
+def _open_handler(handler: grpc.RpcMethodHandler, decode: Callable | None) -> grpc.RpcMethodHandler:
+    """Health and reflection: no caller checks, but undecodable bytes are refused cleanly."""
+    async def refuse(context: grpc.aio.ServicerContext) -> None:
+        await abort(context, DomainError("MALFORMED_REQUEST", "the request is not a valid message"))
+
+    if handler.unary_unary:
+        async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            if request is UNDECODABLE:
+                await refuse(context)
+            return await handler.unary_unary(request, context)
+        return grpc.unary_unary_rpc_method_handler(unary, decode, handler.response_serializer)
+    if handler.unary_stream:
+        async def stream(request: Any, context: grpc.aio.ServicerContext):
+            if request is UNDECODABLE:
+                await refuse(context)
+            async for item in handler.unary_stream(request, context):
+                yield item
+        return grpc.unary_stream_rpc_method_handler(stream, decode, handler.response_serializer)
+    if handler.stream_stream:
+        async def both(requests: Any, context: grpc.aio.ServicerContext):
+            async def checked():
+                async for request in requests:
+                    if request is UNDECODABLE:
+                        await refuse(context)
+                    yield request
+            async for item in handler.stream_stream(checked(), context):
+                yield item
+        return grpc.stream_stream_rpc_method_handler(both, decode, handler.response_serializer)
+    return handler

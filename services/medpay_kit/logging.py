@@ -1,5 +1,8 @@
 """structlog set-up shared by every service: JSON lines (console on a terminal), trace and
-request ids on every line, and the redaction processor last before rendering."""
+request ids on every line, and the redaction processor last before rendering.
+
+Records of the standard library's loggers (grpc's own, asyncio's, SQLAlchemy's) go through
+the same processors, so a traceback grpc prints is one redacted, bounded JSON line too."""
 
 from __future__ import annotations
 
@@ -29,20 +32,27 @@ def configure_logging(service: str, fmt: str = "auto", level: str = "info") -> N
         if use_console
         else structlog.processors.JSONRenderer()
     )
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _add_trace_ids,
+    ]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            _add_trace_ids,
-            structlog.processors.format_exc_info,
-            redact_event,
-            renderer,
-        ],
+        processors=[*shared, structlog.processors.format_exc_info, redact_event, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(service=service)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info, redact_event, renderer]))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    # the kit cuts long attribute values on purpose (redact.MAX_VALUE_CHARS): no warning each time
+    logging.getLogger("opentelemetry.attributes").setLevel(logging.ERROR)

@@ -14,6 +14,9 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 CURRENCY = "CNY"
 FEN_PER_YUAN = 100
 BASIS_POINTS = 10_000
+#: the largest amount any request may carry (100 million yuan): far above any real movement,
+#: far below where sums of amounts could leave a 64-bit column
+MAX_FEN = 10_000_000_000
 
 
 class MoneyFormatError(ValueError):

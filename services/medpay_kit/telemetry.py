@@ -3,6 +3,9 @@
 Spans go to OTLP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set, otherwise to a JSON-lines
 file when the service's ``trace_file`` is set, otherwise nowhere. gRPC server and client
 calls are instrumented here; each database transaction is a span of its own (``db.py``).
+Attribute values are cut to the kit's bound (``redact.MAX_VALUE_CHARS``) when they are set,
+and the local exporter scrubs attributes and status texts as log lines are scrubbed (a
+caller's user agent or method path is caller text).
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from opentelemetry.instrumentation.grpc import GrpcAioInstrumentorClient, GrpcAi
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.util import ns_to_iso_str
 from opentelemetry.trace import format_span_id, format_trace_id
+
+from medpay_kit.redact import MAX_VALUE_CHARS, scrub
 
 
 def _iso(ns: int | None) -> str | None:
@@ -28,7 +33,7 @@ def _iso(ns: int | None) -> str | None:
 
 
 def _attributes(attributes: object) -> dict | None:
-    return dict(attributes) if attributes is not None else None  # type: ignore[call-overload]
+    return scrub(dict(attributes)) if attributes is not None else None  # type: ignore[call-overload]
 
 
 def span_record(span: ReadableSpan, resource: dict) -> dict:
@@ -36,7 +41,7 @@ def span_record(span: ReadableSpan, resource: dict) -> dict:
     ctx = span.context
     status = {"status_code": span.status.status_code.name}
     if span.status.description:
-        status["description"] = span.status.description
+        status["description"] = scrub(span.status.description)
     return {
         "name": span.name,
         "context": {"trace_id": f"0x{format_trace_id(ctx.trace_id)}",
@@ -93,7 +98,8 @@ class Telemetry:
 
     def __init__(self, service: str, trace_file: Path | None, *, instrument: bool = True) -> None:
         resource = Resource.create({"service.name": f"medpay-{service}"})
-        self.tracer_provider = TracerProvider(resource=resource)
+        self.tracer_provider = TracerProvider(
+            resource=resource, span_limits=SpanLimits(max_attribute_length=MAX_VALUE_CHARS))
         readers = []
         if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
             from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter

@@ -87,7 +87,7 @@ def test_personal_data_is_stored_only_encrypted_and_hashed(card):
     ({"name": ""}, "INVALID_ARGUMENT", "name"),
     ({"region_code": "61010"}, "INVALID_ARGUMENT", "region_code"),
     ({"insurance_types": []}, "INVALID_ARGUMENT", "insurance_types"),
-    ({"insurance_types": [999]}, "INVALID_ARGUMENT", "insurance_types"),
+    ({"insurance_types": [999]}, "INVALID_ARGUMENT", "insurance_types[0]"),
     ({"insurance_types": [EMPLOYEE, EMPLOYEE]}, "INVALID_ARGUMENT", "insurance_types"),
     ({"person_type": 0}, "INVALID_ARGUMENT", "person_type"),
     ({"status": 7}, "INVALID_ARGUMENT", "status"),

@@ -9,7 +9,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from medpay.common.v1 import money_pb2
 from medpay_kit.errors import DomainError
-from medpay_kit.money import CURRENCY
+from medpay_kit.money import CURRENCY, FEN_PER_YUAN, MAX_FEN
 
 _OPAQUE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 _MERCHANT = re.compile(r"[A-Za-z0-9]{1,32}")
@@ -68,6 +68,8 @@ def money(value: money_pb2.Money, field: str, *, positive: bool = False) -> int:
         raise bad(field, f"{field} must be in {CURRENCY}")
     if value.amount_fen < 0 or (positive and value.amount_fen == 0):
         raise bad(field, f"{field} must be {'greater than zero' if positive else 'at least zero'}")
+    if value.amount_fen > MAX_FEN:
+        raise bad(field, f"{field} must be at most {MAX_FEN // FEN_PER_YUAN:,} yuan")
     return value.amount_fen
 
 
