@@ -112,11 +112,12 @@ class AssertionVerifier:
         reply = await self._identity.GetSigningKeys(identity_pb2.GetSigningKeysRequest())  # type: ignore[attr-defined]
         self._keys = {k.key_id: Ed25519PublicKey.from_public_bytes(k.public_key) for k in reply.keys}
 
-    async def consume(self, token: str, *, purpose: str, request_id: str,
-                      device_id: str | None = None) -> AssertionClaims:
-        """Check ``token`` and mark it used; ``request_id`` makes a retry replay, not fail."""
-        from medpay.common.v1 import insurance_pb2
-        from medpay.identity.v1 import identity_pb2
+    async def check(self, token: str, *, purpose: str, device_id: str | None = None) -> AssertionClaims:
+        """Check ``token`` offline (signature, expiry, purpose, audience, device); use nothing up.
+
+        A consumer calls this before it looks at the person or object the request names, so
+        a caller without a valid assertion learns nothing about them (then :meth:`consume`).
+        """
         from medpay_kit.client import as_domain_error
 
         if assertion_key_id(token) not in self._keys:
@@ -128,6 +129,16 @@ class AssertionVerifier:
                                 audience=self._audience)
         if device_id is not None and claims.device_id != device_id:
             raise DomainError("ASSERTION_WRONG_DEVICE", "the assertion is bound to another device")
+        return claims
+
+    async def consume(self, token: str, *, purpose: str, request_id: str,
+                      device_id: str | None = None) -> AssertionClaims:
+        """Check ``token`` and mark it used; ``request_id`` makes a retry replay, not fail."""
+        from medpay.common.v1 import insurance_pb2
+        from medpay.identity.v1 import identity_pb2
+        from medpay_kit.client import as_domain_error
+
+        claims = await self.check(token, purpose=purpose, device_id=device_id)
         try:
             await self._identity.VerifyAssertion(identity_pb2.VerifyAssertionRequest(  # type: ignore[attr-defined]
                 request_id=f"{self._audience}:{request_id}", assertion=token,
