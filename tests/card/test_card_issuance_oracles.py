@@ -42,7 +42,7 @@ def answer(call, request) -> tuple:
         call(request)
     info = error_info(err.value)
     assert info is not None
-    return err.value.code(), err.value.details(), info.reason, dict(info.metadata)
+    return err.value.code(), err.value.details(), info.reason, tuple(sorted(info.metadata.items()))
 
 
 @pytest.fixture(scope="module")
