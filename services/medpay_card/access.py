@@ -18,7 +18,7 @@ ACCESS = ServiceAccess(
     subjects={
         "own_card": "the card bound to the app's device credential (another card is CARD_NOT_FOUND)",
         "own_account": "the account of the app's own card",
-        "assertion_holder": "the insured person the consumed CARD_ISSUE assertion is about",
+        "assertion_holder": "the person the CARD_ISSUE assertion is about, checked before any lookup",
         "mandated_card": "a card with an active credit mandate of the calling service at the "
                          "claim's merchant (for GetCard: at any merchant)",
         "consenting_holder": "the card whose holder's own CREDIT_AGREEMENT assertion, made on the "

@@ -112,9 +112,15 @@ class AssertionVerifier:
         reply = await self._identity.GetSigningKeys(identity_pb2.GetSigningKeysRequest())  # type: ignore[attr-defined]
         self._keys = {k.key_id: Ed25519PublicKey.from_public_bytes(k.public_key) for k in reply.keys}
 
-    async def read(self, token: str, *, purpose: str, audience: str) -> AssertionClaims:
-        """Check ``token`` offline only (signature, expiry, purpose, audience): for an
-        assertion another service consumed and forwards as proof."""
+    async def check(self, token: str, *, purpose: str, device_id: str | None = None,
+                    audience: str | None = None) -> AssertionClaims:
+        """Check ``token`` offline (signature, expiry, purpose, audience, device); use nothing up.
+
+        A consumer calls this before it looks at the person or object the request names, so
+        a caller without a valid assertion learns nothing about them (then :meth:`consume`).
+        ``audience`` defaults to this verifier's own; another is named for an assertion a
+        different service consumed and forwards as proof.
+        """
         from medpay_kit.client import as_domain_error
 
         if assertion_key_id(token) not in self._keys:
@@ -122,8 +128,11 @@ class AssertionVerifier:
                 await self._refresh_keys()
             except grpc.RpcError as exc:
                 raise as_domain_error(exc) from exc
-        return read_assertion(token, self._keys, now=self._clock.now(), purpose=purpose,
-                              audience=audience)
+        claims = read_assertion(token, self._keys, now=self._clock.now(), purpose=purpose,
+                                audience=audience or self._audience)
+        if device_id is not None and claims.device_id != device_id:
+            raise DomainError("ASSERTION_WRONG_DEVICE", "the assertion is bound to another device")
+        return claims
 
     async def consume(self, token: str, *, purpose: str, request_id: str,
                       device_id: str | None = None) -> AssertionClaims:
@@ -132,9 +141,7 @@ class AssertionVerifier:
         from medpay.identity.v1 import identity_pb2
         from medpay_kit.client import as_domain_error
 
-        claims = await self.read(token, purpose=purpose, audience=self._audience)
-        if device_id is not None and claims.device_id != device_id:
-            raise DomainError("ASSERTION_WRONG_DEVICE", "the assertion is bound to another device")
+        claims = await self.check(token, purpose=purpose, device_id=device_id)
         try:
             await self._identity.VerifyAssertion(identity_pb2.VerifyAssertionRequest(  # type: ignore[attr-defined]
                 request_id=f"{self._audience}:{request_id}", assertion=token,

@@ -56,11 +56,11 @@ class CardClient:
         except grpc.RpcError as exc:
             raise as_domain_error(exc) from None
 
-    async def resolve_qr(self, request_id: str, qr_payload: str,
-                         merchant_id: str) -> card_pb2.PaymentContext:
+    async def resolve_qr(self, request_id: str, qr_payload: str, merchant_id: str, *,
+                         validate_only: bool = False) -> card_pb2.PaymentContext:
         reply = await self._call(self._stub.ResolveQrCode, card_pb2.ResolveQrCodeRequest(
             request_id=request_id, qr_payload=qr_payload, merchant_id=merchant_id,
-            merchant_kind=self._merchant_kind))
+            merchant_kind=self._merchant_kind, validate_only=validate_only))
         return reply.payment_context
 
     async def capture(self, request_id: str, hold_id: str) -> card_pb2.CaptureResponse:

@@ -52,6 +52,15 @@ def yuan_to_fen(yuan: Decimal) -> int:
     return rh(yuan * FEN_PER_YUAN)
 
 
+def line_amount_fen(unit_price: Decimal, quantity: Decimal) -> int:
+    """A claim line's amount: ``rh(unit price × quantity × 100)``."""
+    return rh(unit_price * quantity * FEN_PER_YUAN)
+
+
+#: why a line whose amount rounds to 0 fen is refused (every acquirer and the issuer say it)
+ZERO_LINE = "the amount (unit price × quantity) rounds to 0 fen; a line must cost at least 1 fen"
+
+
 def apply_ratio(fen: int, ratio_bp: int) -> int:
     """``rh(fen × ratio_bp / 10000)``: a ratio in basis points applied to an amount."""
     return rh(Decimal(fen) * ratio_bp / BASIS_POINTS)

@@ -18,6 +18,7 @@ from billing_world import EventWatcher, line, rid
 
 from medpay.billing.v1 import billing_pb2 as pb
 from medpay_kit.client import error_info, error_reason
+from support.insured import qr_code
 
 pytestmark = pytest.mark.db
 DAY = 86_400
@@ -75,12 +76,15 @@ def test_credit_limit_mid_visit_then_overdue_suspends_and_paying_reactivates(wor
     assert world.agreement(person, hospital).status == pb.AGREEMENT_STATUS_SUSPENDED
     exc = refused(lambda: world.open_visit(hospital, person))
     assert error_reason(exc) == "AGREEMENT_SUSPENDED"
+    qr = qr_code(world.stack, person)  # refused for the agreement: the code is not used up
+    assert error_reason(refused(lambda: world.open_visit(hospital, person, qr_payload=qr))) == \
+        "AGREEMENT_SUSPENDED"
 
     paid = world.pay(person, bill.bill_id)
     assert paid.status == pb.BILL_STATUS_PAID
     again = world.agreement(person, hospital)
     assert again.status == pb.AGREEMENT_STATUS_ACTIVE and again.used.amount_fen == 0
-    assert world.open_visit(hospital, person).status == pb.VISIT_STATUS_OPEN
+    assert world.open_visit(hospital, person, qr_payload=qr).status == pb.VISIT_STATUS_OPEN
     assert agreement.agreement_id == again.agreement_id
     seen = watcher.wait_for(4)
     watcher.stop()

@@ -141,7 +141,7 @@ def test_who_cannot_get_a_card(issuer):
     token = assertion_for(issuer, ended.person_id, ended.device_id)
     assert refusal(app(issuer).IssueCard, ended.request(token))[0] == "INSURED_INACTIVE"
     assert refusal(app(issuer).IssueCard, ended.request(token, person_number="PSNNOBODY"))[0] == \
-        "INSURED_NOT_FOUND"
+        "PERMISSION_DENIED"  # an unknown number is refused like someone else's
     assert refusal(app(issuer).IssueCard, ended.request(token, device_id="bad.device"))[1] == \
         {"field": "device_id"}
     assert refusal(app(issuer).IssueCard, ended.request(""))[1] == {"field": "assertion"}

@@ -105,6 +105,19 @@ def test_a_tampered_qr_code_is_invalid_and_consumes_nothing(issuer, holder):
     assert pharmacy(issuer).ResolveQrCode(resolve_request(payload)).payment_context.card_id
 
 
+def test_a_qr_code_has_one_text_form_and_its_variants_consume_nothing(issuer, holder):
+    payload = holder.qr()
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    last = alphabet.index(payload[-1])
+    other_bits = next(c for i, c in enumerate(alphabet) if i >> 4 == last >> 4 and i != last)
+    variants = [payload + "==", payload[:-1] + other_bits, payload.replace("-", "+").replace("_", "/"),
+                payload[:20] + "\n" + payload[20:]]
+    for variant in (v for v in variants if v != payload):
+        got, metadata = refusal(pharmacy(issuer).ResolveQrCode, resolve_request(variant))
+        assert (got, metadata.get("field")) == ("QR_INVALID", "qr_payload")
+    assert pharmacy(issuer).ResolveQrCode(resolve_request(payload)).payment_context.card_id
+
+
 def test_a_qr_code_for_the_wrong_kind_of_merchant_is_refused_and_stays_usable(issuer, holder):
     payload = holder.qr()
     assert refusal(pharmacy(issuer).ResolveQrCode, resolve_request(

@@ -103,3 +103,43 @@ def test_failures_older_than_the_window_do_not_count(identity):
         fail(identity, person, f"window-phone-{i}")
     identity.move_clock(901)  # the window is 900 s
     assert fail(identity, person, "window-phone-4").attempts_remaining == 4
+
+
+def bind_card(stack, person, device):
+    """What card issuance does: a face-auth on the person's phone, its CARD_ISSUE assertion
+    consumed by the card service, so that phone is the device bound to the person's card."""
+    _, done = face_auth(stack, person, device_id=device)
+    assert done.decision.outcome == pb.FACE_OUTCOME_MATCHED
+    identity_stub(stack, identity="card").VerifyAssertion(pb.VerifyAssertionRequest(
+        request_id=str(uuid.uuid4()), assertion=done.assertion,
+        expected_purpose=insurance_pb2.FACE_PURPOSE_CARD_ISSUE, expected_audience="card", consume=True))
+
+
+def test_strangers_failures_lock_the_strangers_out_never_the_persons_own_phone(identity):
+    person = enrol(identity, "obama1")
+    bind_card(identity, person, "own-phone")
+    attackers = [f"attacker-{uuid.uuid4().hex[:6]}-{i}" for i in range(6)]
+    for device in attackers[:5]:  # nothing but the person id, from five unknown devices
+        fail(identity, person, device)
+    # the attackers pay: their devices are locked, for this person and for anyone else
+    bystander = enrol(identity, "obama1")
+    for device in attackers[:5]:
+        locked_out(lambda device=device: start(identity, person, device))
+        locked_out(lambda device=device: start(identity, bystander, device))
+    locked_out(lambda: start(identity, person, attackers[5]))  # any new device, too
+    # the person's own phone is not locked, and completes face-auth
+    assert start(identity, person, "own-phone").attempts_remaining == 5
+    _, done = face_auth(identity, person, device_id="own-phone")
+    assert done.decision.outcome == pb.FACE_OUTCOME_MATCHED and done.assertion
+    # more failures from more devices still cost only the devices that make them
+    for device in (f"attacker-more-{i}" for i in range(5)):
+        locked_out(lambda device=device: fail(identity, person, device))
+    _, done = face_auth(identity, person, device_id="own-phone")
+    assert done.decision.outcome == pb.FACE_OUTCOME_MATCHED
+
+
+def test_the_persons_own_phone_is_still_limited_by_its_own_failures(identity):
+    person = enrol(identity, "obama1")
+    bind_card(identity, person, "own-phone-2")
+    assert [fail(identity, person, "own-phone-2").attempts_remaining for _ in range(5)] == [4, 3, 2, 1, 0]
+    locked_out(lambda: start(identity, person, "own-phone-2"))

@@ -30,6 +30,8 @@ def qr(world):
     ([line(1, AMOXICILLIN, "99999999")], "QUANTITY_INVALID", "1"),
     ([line(1, AMOXICILLIN, "1.00001")], "QUANTITY_INVALID", "1"),
     ([line(1, AMOXICILLIN, "1e2")], "QUANTITY_INVALID", "1"),
+    ([line(1, AMOXICILLIN, "1"), line(2, AMOXICILLIN, "0.0003")], "QUANTITY_INVALID", "2"),
+    ([line(1, AMOXICILLIN, "1", "0.004")], "QUANTITY_INVALID", "1"),  # 0.4 fen rounds to 0
     ([line(1, "NOT-A-CODE")], "ITEM_NOT_IN_CATALOGUE", "1"),
     ([line(1, AMOXICILLIN, "1", "12.51")], "PRICE_ABOVE_CATALOGUE", "1"),
     ([line(1, AMOXICILLIN, "1", "twelve")], "INVALID_ARGUMENT", "1"),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from medpay_kit.errors import DomainError
-from medpay_kit.money import MoneyFormatError, parse_decimal
+from medpay_kit.money import ZERO_LINE, MoneyFormatError, line_amount_fen, parse_decimal
 
 CLASSES = ("A", "B", "C")
 MAX_ID = 64
@@ -105,6 +105,8 @@ def validate_line(index: int, line: ChargeInput, limits: Limits) -> Charge:
     if quantity > limits.max_quantity:
         raise _bad(index, "quantity", "quantity is larger than the configured maximum",
                    "QUANTITY_INVALID")
+    if line_amount_fen(price, quantity) == 0:
+        raise _bad(index, "quantity", ZERO_LINE, "QUANTITY_INVALID")
     cap = ""
     if line.price_cap.strip():
         try:

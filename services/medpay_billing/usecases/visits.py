@@ -39,8 +39,21 @@ def _card_usable(status: int) -> None:
         raise DomainError("CARD_REVOKED", "the card is no longer valid")
 
 
+async def _open_for_visits(deps: Deps, card_id: str, code: str) -> None:
+    """The card's agreement with this hospital is ACTIVE. An unknown card has none, so it is
+    refused exactly like a card without an agreement: the answer says nothing about the card."""
+    async with deps.db.read() as session:
+        agreement = await live_agreement(session, card_id, code)
+    require_open_for_visits(AgreementStatus(agreement.status) if agreement else None)
+
+
 async def _patient(deps: Deps, code: str, request: pb.OpenVisitRequest) -> tuple[str, str, int, Row | None]:
-    """``(card_id, masked_name, insurance_type, appointment)`` of the patient."""
+    """``(card_id, masked_name, insurance_type, appointment)`` of the patient.
+
+    Everything that does not depend on the QR code is checked before the code is used up:
+    the card behind it is read without consuming it (``validate_only``), its agreement is
+    checked, and only then is the code exchanged.
+    """
     source = request.WhichOneof("source")
     appointment = None
     if source == "appointment_id":
@@ -51,13 +64,18 @@ async def _patient(deps: Deps, code: str, request: pb.OpenVisitRequest) -> tuple
             raise DomainError("APPOINTMENT_NOT_FOUND", "no such appointment at this hospital")
         if appointment.status != "BOOKED":
             raise DomainError("APPOINTMENT_NOT_CANCELLABLE", "the appointment was cancelled or used")
+        await _open_for_visits(deps, appointment.card_id, code)
         card = await deps.card.get_card(appointment.card_id)
     elif source == "qr_payload":
-        context = await deps.card.resolve_qr(f"{code}:{request.request_id}", request.qr_payload, code)
+        resolve_id = f"{code}:{request.request_id}"
+        seen = await deps.card.resolve_qr(resolve_id, request.qr_payload, code, validate_only=True)
+        await _open_for_visits(deps, seen.card_id, code)
+        context = await deps.card.resolve_qr(resolve_id, request.qr_payload, code)
         return context.card_id, context.masked_name, context.insurance_type, None
     elif source == "card_id":
         if not request.card_id or len(request.card_id) > 64:
             raise DomainError("INVALID_ARGUMENT", "card_id is not valid", field="card_id")
+        await _open_for_visits(deps, request.card_id, code)
         card = await deps.card.get_card(request.card_id)
     else:
         raise DomainError("INVALID_ARGUMENT", "appointment_id, qr_payload or card_id is required",
@@ -78,6 +96,8 @@ async def open_visit(deps: Deps, request: pb.OpenVisitRequest) -> pb.OpenVisitRe
                           field="medical_type")
     if request.department or request.WhichOneof("source") != "appointment_id":
         check_department(request.department)
+    async with deps.db.read() as session:
+        await hospital_row(session, code)
     card_id, masked_name, insurance_type, appointment = await _patient(deps, code, request)
     department = request.department.strip() or (appointment.department if appointment else "")
 

@@ -35,7 +35,7 @@ from decimal import Decimal
 from typing import Literal
 
 from medpay_kit.errors import DomainError
-from medpay_kit.money import BASIS_POINTS, FEN_PER_YUAN, apply_ratio, rh
+from medpay_kit.money import BASIS_POINTS, FEN_PER_YUAN, ZERO_LINE, apply_ratio, line_amount_fen, rh
 
 ItemClass = Literal["A", "B", "C"]
 ITEM_CLASSES: tuple[str, ...] = ("A", "B", "C")
@@ -116,6 +116,8 @@ class ClaimLine:
                        limit=MAX_PRICE, line_no=n, reason="INVALID_ARGUMENT")
         _check_decimal(self.quantity, name="quantity", places=QUANTITY_PLACES,
                        limit=MAX_QUANTITY, line_no=n, reason="QUANTITY_INVALID")
+        if line_amount_fen(self.unit_price, self.quantity) == 0:
+            raise DomainError("QUANTITY_INVALID", f"line {n}: {ZERO_LINE}", line_no=n)
         if self.price_cap is not None:
             _check_decimal(self.price_cap, name="price cap", places=PRICE_PLACES,
                            limit=MAX_PRICE, line_no=n, reason="INVALID_ARGUMENT")
@@ -248,7 +250,7 @@ class ClaimSplit:
 
 def split_line(line: ClaimLine) -> LineSplit:
     """Split one line into over-limit, full self-pay, pay-first self-pay and in-scope."""
-    amount = rh(line.unit_price * line.quantity * FEN_PER_YUAN)
+    amount = line_amount_fen(line.unit_price, line.quantity)
     price = line.unit_price if line.price_cap is None else min(line.unit_price, line.price_cap)
     capped = rh(price * line.quantity * FEN_PER_YUAN)
     full_self = pre_self = in_scope = ratio = 0

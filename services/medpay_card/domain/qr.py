@@ -57,8 +57,12 @@ def derive_token_id(card_id: str, request_id: str, mac: Mac) -> bytes:
 def encode(token: QrToken, mac: Mac) -> str:
     expiry = int(token.expires_at.timestamp())
     body = token.token_id + expiry.to_bytes(8, "big")
-    raw = body + mac(body)[:MAC_BYTES]
-    return PREFIX + base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    return PREFIX + _text(body + mac(body)[:MAC_BYTES])
+
+
+def _text(raw: bytes) -> str:
+    """The one canonical text of ``raw``: base64url without padding."""
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 def _invalid() -> DomainError:
@@ -66,7 +70,12 @@ def _invalid() -> DomainError:
 
 
 def decode(payload: str, mac: Mac) -> QrToken:
-    """The token in a payload whose signature verifies; QR_INVALID for anything else."""
+    """The token in a payload whose signature verifies; QR_INVALID for anything else.
+
+    The payload must be exactly what :func:`encode` writes: a text that decodes to the
+    same bytes but differs (padding, ``+``/``/``, other trailing bits, stray characters)
+    is refused, so one token has one payload.
+    """
     if not payload.startswith(PREFIX) or len(payload) > MAX_PAYLOAD_CHARS:
         raise _invalid()
     text = payload[len(PREFIX):]
@@ -74,8 +83,8 @@ def decode(payload: str, mac: Mac) -> QrToken:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
         raise _invalid() from None
-    if len(raw) != _BODY + MAC_BYTES or not text.isascii():
-        raise _invalid()
+    if len(raw) != _BODY + MAC_BYTES or _text(raw) != text:
+        raise _invalid()  # one text form only: no padding, alphabet or trailing-bit variants
     body, tag = raw[:_BODY], raw[_BODY:]
     if not hmac.compare_digest(mac(body)[:MAC_BYTES], tag):
         raise _invalid()

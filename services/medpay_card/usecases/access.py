@@ -91,10 +91,19 @@ async def own_account(session: AsyncSession, caller: Caller, card_id: str | None
     return insured
 
 
-def assertion_holder(claims: AssertionClaims, insured: Insured) -> None:
-    """assertion_holder: a card goes only to the person the CARD_ISSUE assertion is about."""
-    if not insured.identity_person_id or claims.person_id != insured.identity_person_id:
-        raise DomainError("PERMISSION_DENIED", "the identity assertion is not about this insured person")
+def not_the_holder(field: str) -> DomainError:
+    """One refusal for an unknown subject and someone else's: it reveals neither."""
+    return DomainError("PERMISSION_DENIED", "the identity assertion does not prove the right to "
+                       "this insured person or card", field=field)
+
+
+def assertion_holder(claims: AssertionClaims, insured: Insured | None, field: str) -> Insured:
+    """assertion_holder: a card goes only to the person the CARD_ISSUE assertion is about;
+    an unknown person and someone else are refused alike (:func:`not_the_holder`)."""
+    if insured is None or not insured.identity_person_id \
+            or claims.person_id != insured.identity_person_id:
+        raise not_the_holder(field)
+    return insured
 
 
 def consenting_holder(claims: AssertionClaims, card: Card, insured: Insured) -> None:

@@ -1,9 +1,13 @@
 """IssueCard and ReissueCard: a CARD_ISSUE identity assertion buys a card and a device credential.
 
-Order: replay an earlier identical request if there is one; check what can be checked
-cheaply (so an assertion is not used up by a request that would fail anyway); consume the
-assertion once through identity (its request id is derived from ours, so a retry replays
-there too); then, in one write transaction, re-check and create the card.
+Order: replay an earlier identical request if there is one; check the assertion offline
+(signature, expiry, purpose, audience, device) before looking at anything the request names,
+so a caller without a valid assertion learns nothing about any person or card; then find the
+person (or card) the assertion is about — a number or card id that is unknown, or belongs to
+someone else, gets one and the same refusal; then what the proven person may be told (ended
+insurance, a card already held), so an assertion is not used up by a request that would fail
+anyway; consume the assertion once through identity (its request id is derived from ours, so
+a retry replays there too); then, in one write transaction, re-check and create the card.
 
 The device credential is never stored: only its hash and a random salt are. Its secret is
 derived from the card id and that salt under the card service's key, so an idempotent
@@ -25,9 +29,10 @@ from medpay_card.adapters.insured_repo import Insured
 from medpay_card.domain import cards
 from medpay_card.domain.persons import ensure_may_be_issued_a_card
 from medpay_card.usecases import commands as cmd
-from medpay_card.usecases.access import assertion_holder, insured_of
+from medpay_card.usecases.access import assertion_holder, insured_of, not_the_holder
 from medpay_card.usecases.deps import Deps
 from medpay_card.wire import render
+from medpay_kit.assertions import AssertionClaims
 from medpay_kit.auth import Caller, hash_secret
 from medpay_kit.errors import DomainError
 from medpay_kit.idempotency import check_request_id
@@ -53,13 +58,16 @@ def _scheme(insured: Insured, wanted: int | None) -> int:
     return wanted
 
 
-async def _card_to_replace(session, caller: Caller, card_id: str) -> Card:  # type: ignore[no-untyped-def]
+async def _card_to_replace(session, caller: Caller, card_id: str, claims: AssertionClaims,  # type: ignore[no-untyped-def]
+                           ) -> tuple[Card, Insured]:
     """The new phone calls with the app-client credential (no card yet): the assertion is
-    the proof. An app calling with a device credential may re-issue only its own card."""
+    the proof. An app calling with a device credential may re-issue only its own card.
+    An unknown card and someone else's card are refused alike."""
     card = await card_repo.get(session, card_id)
     if card is None or (caller.scope and caller.scope != card_id):
-        raise DomainError("CARD_NOT_FOUND", "no such card", field="card_id")
-    return card
+        raise not_the_holder("card_id")
+    insured = assertion_holder(claims, await insured_repo.get(session, card.insured_id), "card_id")
+    return card, insured
 
 
 async def _with_credential(deps: Deps, stored: Response) -> Response:
@@ -94,19 +102,19 @@ async def issue_card(deps: Deps, caller: Caller, command: cmd.IssueCard,
     replay = await _replay(deps, namespace, "IssueCard", request, card_pb2.IssueCardResponse)
     if replay is not None:
         return replay
+    claims = await deps.verifier.check(command.assertion, purpose="CARD_ISSUE",
+                                       device_id=command.device_id)
     number_hash = deps.personal.person_number_hash(command.person_number)
     async with deps.db.read() as session:
-        insured = await insured_repo.get_by_number_hash(session, number_hash)
-        if insured is None:
-            raise DomainError("INSURED_NOT_FOUND", "no such insured person", field="person_number")
+        insured = assertion_holder(claims, await insured_repo.get_by_number_hash(session, number_hash),
+                          "person_number")
         ensure_may_be_issued_a_card(insured.status)
         scheme = _scheme(insured, command.insurance_type)
         if await card_repo.live_card_of(session, insured.insured_id) is not None:
             raise DomainError("CARD_ALREADY_ISSUED", "this person already holds a card")
-    claims = await deps.verifier.consume(
+    await deps.verifier.consume(
         command.assertion, purpose="CARD_ISSUE", device_id=command.device_id,
         request_id=f"IssueCard:{namespace}:{request.request_id}")
-    assertion_holder(claims, insured)
     try:
         async with deps.db.write() as session:
             earlier = await deps.idem.recall(session, namespace, "IssueCard", request.request_id,
@@ -138,22 +146,22 @@ async def reissue_card(deps: Deps, caller: Caller, command: cmd.ReissueCard,
     replay = await _replay(deps, namespace, "ReissueCard", request, card_pb2.ReissueCardResponse)
     if replay is not None:
         return replay
+    claims = await deps.verifier.check(command.assertion, purpose="CARD_ISSUE",
+                                       device_id=command.device_id)
     async with deps.db.read() as session:
-        old = await _card_to_replace(session, caller, command.card_id)
+        old, insured = await _card_to_replace(session, caller, command.card_id, claims)
         cards.replace(old.status)  # refuses a revoked or replaced card before the assertion is used
-        insured = await insured_of(session, old.insured_id)
         ensure_may_be_issued_a_card(insured.status)
-    claims = await deps.verifier.consume(
+    await deps.verifier.consume(
         command.assertion, purpose="CARD_ISSUE", device_id=command.device_id,
         request_id=f"ReissueCard:{namespace}:{request.request_id}")
-    assertion_holder(claims, insured)
     try:
         async with deps.db.write() as session:
             earlier = await deps.idem.recall(session, namespace, "ReissueCard", request.request_id,
                                              request, card_pb2.ReissueCardResponse)
             if earlier is None:
                 for _ in range(3):  # e.g. suspended meanwhile: replace it as it is now
-                    old = await _card_to_replace(session, caller, command.card_id)
+                    old, _ = await _card_to_replace(session, caller, command.card_id, claims)
                     if await card_repo.set_status(session, old.card_id, expected=old.status,
                                                   status=cards.replace(old.status),
                                                   reason="re-issued", by=cards.BY_APP,

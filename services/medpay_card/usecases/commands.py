@@ -41,6 +41,7 @@ class ResolveQr:
     payload: str
     merchant_id: str
     merchant_kind: str
+    validate_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)

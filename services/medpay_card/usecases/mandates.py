@@ -39,7 +39,7 @@ async def register(deps: Deps, caller: Caller,
                                          request.request_id, request, Registered)
     if earlier is not None:
         return earlier
-    claims = await deps.verifier.read(request.assertion, purpose="CREDIT_AGREEMENT",
+    claims = await deps.verifier.check(request.assertion, purpose="CREDIT_AGREEMENT",
                                       audience=caller.principal)
 
     async def work(session: AsyncSession) -> Registered:

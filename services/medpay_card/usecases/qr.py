@@ -101,11 +101,46 @@ async def _resolve_once(deps: Deps, caller: Caller, command: cmd.ResolveQr,
         return await _context_response(deps, session, ctx)
 
 
+async def _check_only(deps: Deps, caller: Caller, command: cmd.ResolveQr,
+                      request: card_pb2.ResolveQrCodeRequest,
+                      token: qr.QrToken) -> card_pb2.ResolveQrCodeResponse:
+    """validate_only: what a resolve would answer now, without using the code up.
+
+    When this caller already resolved the code under the same request id, the context it
+    got is named, so an acquirer's retry goes on to replay the resolve instead of failing.
+    """
+    real = card_pb2.ResolveQrCodeRequest()
+    real.CopyFrom(request)
+    real.validate_only = False
+    async with deps.db.read() as session:
+        earlier = await qr_repo.context_by_request(session, caller.key, request.request_id)
+        if earlier is not None and earlier.request_hash == fingerprint(real):
+            return await _context_response(deps, session, earlier)
+        now = deps.now()
+        qr.ensure_fresh(token.expires_at, now)
+        found = await qr_repo.token_state(session, token.token_hash)
+        if found is None:
+            raise DomainError("QR_INVALID", "the QR code is not valid", field="qr_payload")
+        if found[0] != qr_repo.ISSUED:
+            raise DomainError("QR_ALREADY_USED", "the QR code was already used")
+        card, insured = await payable_card(session, found[1])
+        checked = PaymentContextRow(
+            payment_context_id="", token_hash=token.token_hash, card_id=card.card_id,
+            insured_id=insured.insured_id, merchant_id=command.merchant_id,
+            merchant_kind=command.merchant_kind, caller=caller.key, request_id=request.request_id,
+            request_hash="", state=qr_repo.OPEN, hold_id=None, expires_at=token.expires_at,
+            created_at=now)
+        return card_pb2.ResolveQrCodeResponse(payment_context=render.payment_context(
+            checked, card, insured, deps.personal.masked_name(insured)))
+
+
 async def resolve(deps: Deps, caller: Caller, command: cmd.ResolveQr,
                   request: card_pb2.ResolveQrCodeRequest) -> card_pb2.ResolveQrCodeResponse:
     check_request_id(request.request_id)
     token = qr.decode(command.payload, deps.qr_mac)
     merchant_kind_of_caller(caller, command.merchant_kind)
+    if command.validate_only:
+        return await _check_only(deps, caller, command, request, token)
     try:
         return await _resolve_once(deps, caller, command, request, token)
     except IntegrityError:  # a concurrent twin with the same request id committed first

@@ -64,7 +64,7 @@ def resolve_qr(r: card_pb2.ResolveQrCodeRequest) -> cmd.ResolveQr:
     if not r.qr_payload:
         raise f.bad("qr_payload", "qr_payload is required")
     kind = cast(str, enums.parse(enums.MERCHANT_KINDS, r.merchant_kind, "merchant_kind"))
-    return cmd.ResolveQr(r.qr_payload, f.merchant_id(r.merchant_id), kind)
+    return cmd.ResolveQr(r.qr_payload, f.merchant_id(r.merchant_id), kind, r.validate_only)
 
 
 def owner(r: card_pb2.GetAccountRequest | card_pb2.ListAccountEntriesRequest) -> cmd.Owner:

@@ -37,6 +37,12 @@ class PersonRepository:
     def lookup_hash(self, id_number: str) -> str:
         return self._keyring.lookup_hash(f"id-number:{id_number}")
 
+    def stand_in_id(self, id_number: str) -> str:
+        """A person id for an ID number nobody is enrolled under: stable (so its sessions,
+        failures and lockouts add up like a real person's), shaped like a real one, and
+        never the id of an enrolled person (those are random)."""
+        return f"per_{self._keyring.lookup_hash(f'stand-in:{id_number}')[:32]}"
+
     async def find_id(self, session: AsyncSession, id_number: str) -> str | None:
         """The person id enrolled under a (normalised) ID number, if any."""
         return (await session.execute(

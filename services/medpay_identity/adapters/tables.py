@@ -57,7 +57,9 @@ face_templates = Table(
 face_sessions = Table(
     "face_sessions", metadata,
     Column("session_id", String(ID), primary_key=True),
-    Column("person_id", String(ID), ForeignKey("persons.person_id"), nullable=False, index=True),
+    # no foreign key: a session for someone not enrolled looks and behaves like any other
+    # (StartFaceAuth is no enrolment oracle) and can never succeed
+    Column("person_id", String(ID), nullable=False, index=True),
     Column("purpose", String(32), nullable=False),
     Column("device_id", String(DEVICE), nullable=False),
     Column("audience", String(32), nullable=False),

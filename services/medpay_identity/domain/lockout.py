@@ -1,4 +1,17 @@
-"""Abuse limits: at most N failed face attempts per person and per device in a window.
+"""Abuse limits: at most N failed face attempts per device and per person in a window.
+
+The rule (``MAX_FAILURES`` N, ``FAILURE_WINDOW_S``, ``LOCKOUT_S``):
+
+- **device**: N failures made from one device, against anyone, lock that device for every
+  person;
+- **person**: N failures against one person made from devices *other than the device bound
+  to the person's card* lock the person for every device except that one; the failures of
+  the bound device never count towards it, and the person lock never refuses it (the bound
+  device is limited by its own device limit only);
+- the failure that locks a person also locks every device that failed against the person
+  in the window, so whoever made the failures pays for them;
+- the bound device is the device of the person's newest ``CARD_ISSUE`` assertion that the
+  card service consumed (card binds the new card to exactly that device).
 
 Each subject (a person, a device) is judged on its own. Failures count when they fall in
 the window ending now *and* after the subject's last lockout ended, so the failures that

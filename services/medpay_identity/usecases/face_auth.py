@@ -8,7 +8,9 @@ decision and never runs it again.
 
 from __future__ import annotations
 
+import math
 import random
+import re
 import secrets
 import time
 from datetime import datetime, timedelta
@@ -19,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from medpay.identity.v1 import identity_pb2
 from medpay_identity.adapters.audit import AuditRecord
 from medpay_identity.domain.decision import FRAME_REFUSALS, Decision, FrameRefused, decide
+from medpay_identity.domain.face import FaceObservation
 from medpay_identity.domain.liveness import random_challenge
 from medpay_identity.domain.lockout import LockState, strictest
 from medpay_identity.domain.session import FaceSession, Method, SessionState
@@ -39,6 +42,7 @@ from medpay_kit.personal import normalise_id_number
 log = structlog.get_logger()
 
 _rng = random.SystemRandom()
+_PERSON_ID = re.compile(r"per_[0-9a-f]{32}")
 
 
 async def start_face_auth(ctx: IdentityContext, caller: Caller,
@@ -50,15 +54,18 @@ async def start_face_auth(ctx: IdentityContext, caller: Caller,
     subject = request.WhichOneof("subject")
     id_number = (normalise_id_number(request.id_number, today=ctx.clock.today())
                  if subject == "id_number" else None)
-    if subject is None or (subject == "person_id" and not request.person_id):
+    if subject is None or (subject == "person_id" and not _PERSON_ID.fullmatch(request.person_id)):
         raise DomainError("INVALID_ARGUMENT", "person_id or id_number is required", field="subject")
 
     async def work(session: AsyncSession) -> identity_pb2.StartFaceAuthResponse:
+        # Not an enrolment oracle: whoever is named, enrolled or not, gets the same kind of
+        # session after the same work. One for nobody enrolled is compared with a stand-in
+        # reference (see _decide) and can never succeed; its failures count like any other.
         now = ctx.clock.now()
-        person_id = (await ctx.persons.find_id(session, id_number) if id_number is not None
-                     else request.person_id)
-        if person_id is None or await ctx.persons.template(session, person_id) is None:
-            raise DomainError("PERSON_NOT_ENROLLED", "no enrolled person matches")
+        found = await ctx.persons.find_id(session, id_number) if id_number is not None else None
+        person_id = (request.person_id if id_number is None
+                     else found or ctx.persons.stand_in_id(id_number))
+        await ctx.persons.template(session, person_id)
         lock = await ctx.attempts.combined(session, person_id, device_id, now)
         lock.refuse_if_locked(now)
         face_session = FaceSession(
@@ -132,8 +139,9 @@ async def complete_face_auth(ctx: IdentityContext, caller: Caller,
 
 async def _completable(
     ctx: IdentityContext, session: AsyncSession, request: identity_pb2.CompleteFaceAuthRequest,
-) -> tuple[FaceSession, tuple[float, ...]]:
-    """The session if it can be completed now with these frames, and the reference template."""
+) -> tuple[FaceSession, tuple[float, ...] | None]:
+    """The session if it can be completed now with these frames, and the reference template
+    (None for a session of nobody enrolled)."""
     now = ctx.clock.now()
     face_session = await ctx.sessions.get(session, request.session_id)
     if face_session is None:
@@ -144,15 +152,25 @@ async def _completable(
                           f"{len(request.frames)} were sent", field="frames")
     lock = await ctx.attempts.combined(session, face_session.person_id, face_session.device_id, now)
     lock.refuse_if_locked(now)
-    reference = await ctx.persons.template(session, face_session.person_id)
-    if reference is None:
-        raise DomainError("PERSON_NOT_ENROLLED", "no enrolled person matches")
-    return face_session, reference
+    return face_session, await ctx.persons.template(session, face_session.person_id)
 
 
-async def _decide(ctx: IdentityContext, face_session: FaceSession, reference: tuple[float, ...],
+def _stand_in(analysed: list[FaceObservation | FrameRefused], threshold: float) -> tuple[float, ...]:
+    """A reference for a session of nobody enrolled: at an impostor's distance (threshold +
+    0.33..0.42, 0.83..0.92 at the default 0.5, as different people measure) from the first
+    face sent, in a random direction, so the decision is an ordinary MISMATCH."""
+    seen = next((a.embedding for a in analysed if isinstance(a, FaceObservation)), None)
+    if seen is None:
+        return (0.0,) * 128  # a refused frame decides first; the reference is not used
+    direction = [_rng.gauss(0.0, 1.0) for _ in seen]
+    norm = math.sqrt(sum(d * d for d in direction)) or 1.0
+    away = threshold + _rng.uniform(0.33, 0.42)
+    return tuple(e + away * d / norm for e, d in zip(seen, direction, strict=True))
+
+
+async def _decide(ctx: IdentityContext, face_session: FaceSession, reference: tuple[float, ...] | None,
                   frames: list[bytes]) -> Decision:
-    analysed = []
+    analysed: list[FaceObservation | FrameRefused] = []
     for result in await ctx.faces.analyse_frames(frames):
         if isinstance(result, DomainError):
             if result.reason not in FRAME_REFUSALS:
@@ -160,6 +178,8 @@ async def _decide(ctx: IdentityContext, face_session: FaceSession, reference: tu
             analysed.append(FrameRefused(result.reason))
         else:
             analysed.append(result)
+    if reference is None:
+        reference = _stand_in(analysed, ctx.limits.match_threshold)
     return decide(face_session.actions, analysed, reference, ctx.limits.match_threshold, ctx.liveness)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from medpay_kit.errors import DomainError
-from medpay_kit.money import MoneyFormatError, parse_decimal
+from medpay_kit.money import ZERO_LINE, MoneyFormatError, line_amount_fen, parse_decimal
 
 PRICE_PLACES = 6
 QUANTITY_PLACES = 4
@@ -127,6 +127,8 @@ def price_basket(lines: Sequence[SaleLineInput], catalogue: Mapping[str, Catalog
                 raise DomainError("PRICE_ABOVE_CATALOGUE",
                                   f"line {n}: unit price {decimal_text(price)} is above the "
                                   f"catalogue price {decimal_text(item.unit_price)}", lineNo=n)
+        if line_amount_fen(price, qty) == 0:
+            raise DomainError("QUANTITY_INVALID", f"line {n}: {ZERO_LINE}", lineNo=n)
         priced.append(PricedLine(
             line_no=n, item_code=item.item_code, item_name=item.name,
             item_class=item.item_class, unit_price=decimal_text(price),

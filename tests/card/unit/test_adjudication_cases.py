@@ -482,6 +482,8 @@ def test_partial_refund_refuses_a_split_its_lines_do_not_give() -> None:
     ({"quantity": Decimal("0")}, "QUANTITY_INVALID"),
     ({"quantity": Decimal("-2")}, "QUANTITY_INVALID"),
     ({"quantity": Decimal("1.00001")}, "QUANTITY_INVALID"),
+    ({"quantity": Decimal("0.0001")}, "QUANTITY_INVALID"),  # the amount rounds to 0 fen
+    ({"unit_price": Decimal("0.004")}, "QUANTITY_INVALID"),
     ({"price_cap": Decimal("0")}, "INVALID_ARGUMENT"),
     ({"pre_self_pay_ratio_bp": 10001}, "INVALID_ARGUMENT"),
     ({"pre_self_pay_ratio_bp": -1}, "INVALID_ARGUMENT"),

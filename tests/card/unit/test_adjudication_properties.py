@@ -16,6 +16,7 @@ from medpay_card.domain.adjudication import (
     adjudicate,
     refund,
 )
+from medpay_kit.money import line_amount_fen
 
 PARTS = ("total", "over_limit", "full_self_pay", "pre_self_pay", "in_scope", "deductible",
          "fund_pay", "account_pay", "cash_pay")
@@ -29,10 +30,12 @@ def claim_lines(draw: st.DrawFn) -> tuple[ClaimLine, ...]:
     for no in range(1, count + 1):
         price = Decimal(draw(st.integers(1, 500_000_000))).scaleb(-6)  # ≤ 500 yuan, 6 places
         cap = draw(st.none() | st.integers(1, 500_000_000).map(lambda n: Decimal(n).scaleb(-6)))
+        quantity = Decimal(draw(st.integers(1, 1_000_000))).scaleb(-4)  # ≤ 100, 4 places
+        if line_amount_fen(price, quantity) == 0:  # such a line is refused: make it cost 1 fen+
+            price, quantity = max(price, Decimal("0.01")), max(quantity, Decimal(1))
         lines.append(ClaimLine(
             line_no=no, item_code=f"I{no}", item_class=draw(st.sampled_from("ABC")),
-            unit_price=price,
-            quantity=Decimal(draw(st.integers(1, 1_000_000))).scaleb(-4),  # ≤ 100, 4 places
+            unit_price=price, quantity=quantity,
             price_cap=cap, pre_self_pay_ratio_bp=draw(st.integers(0, 10_000)),
         ))
     return tuple(lines)

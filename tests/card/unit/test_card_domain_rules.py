@@ -59,6 +59,29 @@ def test_a_tampered_or_malformed_payload_is_qr_invalid(mangle):
     assert reason(qr.decode, mangle(payload), mac) == "QR_INVALID"
 
 
+def variants(payload: str) -> list[str]:
+    """Texts that decode to the same bytes as ``payload`` but are not its canonical form."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    last = alphabet.index(payload[-1])
+    same_bits = [c for i, c in enumerate(alphabet) if i >> 4 == last >> 4 and i != last]
+    found = [payload + "==", payload + "=", payload[:-1] + same_bits[0], payload + "\n",
+             payload[:10] + " " + payload[10:]]
+    swapped = payload.replace("-", "+").replace("_", "/")
+    if swapped != payload:
+        found.append(swapped)
+    return found
+
+
+def test_a_payload_has_one_text_form():
+    payloads = [qr.encode(qr.QrToken(qr.derive_token_id("card", f"r{n}", mac), NOW), mac)
+                for n in range(20)]
+    assert any(c in p[len(qr.PREFIX):] for p in payloads for c in "-_")  # alphabet swaps tried
+    for payload in payloads:
+        assert qr.decode(payload, mac).expires_at == NOW
+        for variant in variants(payload):
+            assert reason(qr.decode, variant, mac) == "QR_INVALID", variant
+
+
 def test_a_payload_signed_under_another_key_is_qr_invalid():
     payload = qr.encode(qr.QrToken(b"\x01" * 16, NOW), lambda d: hmac.new(b"x", d, "sha256").digest())
     assert reason(qr.decode, payload, mac) == "QR_INVALID"
