@@ -145,6 +145,7 @@ async def drive(deps: Deps, visit_id: str, owner: str) -> None:
             await _unwind(deps, visit_id, owner, attempt, hold_id, exc.reason)
         raise
     deps.crash_after("capture")
+    deps.fail_after("capture")
     await _finish(deps, visit, owner, captured.split, captured.issuer_reference,
                   hospital.grace_days, hold_id)
 

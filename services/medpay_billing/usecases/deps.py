@@ -43,6 +43,7 @@ class Deps:
 
     def __post_init__(self) -> None:
         self.store = IdempotencyStore(idempotency)
+        self._fault_fired = False
         s = self.settings
         self.limits = Limits(s.max_lines_per_call, s.max_lines_per_visit, s.max_quantity,
                              s.max_unit_price_yuan)
@@ -79,6 +80,14 @@ class Deps:
         if self.settings.test_crash_after == step:
             structlog.get_logger().warning("test_crash_hook_fired", step=step)
             os._exit(137)
+
+    def fail_after(self, step: str) -> None:
+        """TEST-ONLY fault hook (``test_fail_after``): the first time ``step`` is done in
+        this process, raise an unexpected error before its outcome is recorded."""
+        if self.settings.test_fail_after == step and not self._fault_fired:
+            self._fault_fired = True
+            structlog.get_logger().warning("test_fault_hook_fired", step=step)
+            raise RuntimeError(f"test fault after {step}")
 
 
 def hospital_of(caller: Caller, requested: str = "") -> str:
