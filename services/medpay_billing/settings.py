@@ -25,6 +25,9 @@ class BillingSettings(ServiceSettings):
     ``test_crash_after`` (``MEDPAY_BILLING_TEST_CRASH_AFTER``) is a TEST-ONLY fault hook:
     ``authorize`` or ``capture`` makes the process ``os._exit(137)`` right after that step of
     a CloseVisit has been persisted, so tests can prove that recovery finishes the visit.
+    ``test_fail_after`` (``MEDPAY_BILLING_TEST_FAIL_AFTER``), equally TEST-ONLY: ``capture``
+    makes the first CloseVisit after start raise an unexpected error right after card
+    captured, so tests can prove the HIS hears ``OUTCOME_UNKNOWN`` and the visit closes.
     """
 
     model_config = SettingsConfigDict(env_prefix="MEDPAY_BILLING_", extra="ignore", frozen=True)
@@ -52,6 +55,7 @@ class BillingSettings(ServiceSettings):
 
     channel: Literal["sandbox"] = "sandbox"
     test_crash_after: Literal["", "authorize", "capture"] = ""
+    test_fail_after: Literal["", "capture"] = ""
 
     @model_validator(mode="after")
     def _lease_outlives_a_step(self) -> BillingSettings:

@@ -45,12 +45,16 @@ class CardServicer(card_pb2_grpc.CardServiceServicer):
                                             request)
 
     async def IssueCard(self, request: pb.IssueCardRequest, context: Ctx):
-        return await card_issue.issue_card(self._d, current_caller(), parse.issue_card(request),
-                                           request)
+        caller, command = current_caller(), parse.issue_card(request)
+        return await card_issue.first_of_twins(
+            self._d, caller, command.device_id, "IssueCard", request, pb.IssueCardResponse,
+            lambda: card_issue.issue_card(self._d, caller, command, request))
 
     async def ReissueCard(self, request: pb.ReissueCardRequest, context: Ctx):
-        return await card_issue.reissue_card(self._d, current_caller(),
-                                             parse.reissue_card(request), request)
+        caller, command = current_caller(), parse.reissue_card(request)
+        return await card_issue.first_of_twins(
+            self._d, caller, command.device_id, "ReissueCard", request, pb.ReissueCardResponse,
+            lambda: card_issue.reissue_card(self._d, caller, command, request))
 
     async def GetCard(self, request: pb.GetCardRequest, context: Ctx):
         return await cards.get_card(self._d, current_caller(), f.opaque_id(request.card_id, "card_id"))

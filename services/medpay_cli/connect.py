@@ -19,6 +19,7 @@ from medpay.card.v1 import card_pb2_grpc
 from medpay.identity.v1 import identity_pb2_grpc
 from medpay.pharmacy.v1 import pharmacy_pb2_grpc
 from medpay_kit.client import blocking_channel, error_info
+from medpay_kit.errors import OUTCOME_UNKNOWN_REASONS
 
 PORTS = {"identity": 50051, "card": 50052, "pharmacy": 50053, "billing": 50054}
 STUBS: dict[str, Callable[[grpc.Channel], Any]] = {
@@ -58,7 +59,11 @@ pass_session = click.make_pass_decorator(Session)
 
 
 def reports_errors(fn: F) -> F:
-    """Print a refused call as ``error: REASON: message`` and exit 1 — no traceback."""
+    """Print a refused call as ``error: REASON: message`` and exit 1 — no traceback.
+
+    An outcome-unknown answer (UNAVAILABLE / ``OUTCOME_UNKNOWN``, DEADLINE_EXCEEDED,
+    ``REQUEST_IN_PROGRESS``) says so and exits 3: repeat it, do not start again.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -69,6 +74,11 @@ def reports_errors(fn: F) -> F:
             reason = info.reason if info else exc.code().name  # type: ignore[attr-defined]
             extra = "".join(f" {k}={v}" for k, v in sorted(info.metadata.items())) if info else ""
             click.echo(f"error: {reason}: {exc.details()}{extra}", err=True)  # type: ignore[attr-defined]
+            if reason in OUTCOME_UNKNOWN_REASONS:
+                click.echo("outcome unknown: it may have taken effect and is being finished or "
+                           "undone; repeat it with the same request id or look it up, never "
+                           "start again with a new one", err=True)
+                sys.exit(3)
             sys.exit(1)
         except (FileNotFoundError, ValueError) as exc:
             click.echo(f"error: {exc}", err=True)

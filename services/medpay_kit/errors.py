@@ -1,5 +1,9 @@
 """Domain errors with a stable reason, and the one table that maps reasons to gRPC codes.
 
+Outcome rules (errors.proto says them in full): UNAVAILABLE (``OUTCOME_UNKNOWN``),
+DEADLINE_EXCEEDED and ``REQUEST_IN_PROGRESS`` mean "outcome unknown: retry with the same
+request_id or ask Get…"; every other refusal means nothing happened.
+
 The reason catalogue itself is the protobuf enum ``medpay.common.v1.ErrorReason``; a client
 sees the name after ``ERROR_REASON_`` in ``google.rpc.ErrorInfo.reason``. This module only
 says which gRPC status code each reason travels with. A test keeps both in step.
@@ -7,6 +11,10 @@ says which gRPC status code each reason travels with. A test keeps both in step.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import structlog
 from grpc import StatusCode
 
 DOMAIN = "medpay"
@@ -47,10 +55,14 @@ _BY_CODE: dict[StatusCode, tuple[str, ...]] = {
         "VISIT_CLOSED", "VISIT_NOT_CLOSED", "BILL_ALREADY_PAID",
     ),
     _C.ABORTED: ("REQUEST_IN_PROGRESS", "YEARLY_CAP_CONFLICT", "CHANNEL_TIMEOUT"),
-    _C.UNAVAILABLE: ("UNAVAILABLE",),
+    _C.UNAVAILABLE: ("UNAVAILABLE", "OUTCOME_UNKNOWN"),
     _C.DEADLINE_EXCEEDED: ("DEADLINE_EXCEEDED",),
     _C.INTERNAL: ("INTERNAL",),
 }
+
+#: the reasons after which the outcome of a mutation is not known yet (see the module doc)
+OUTCOME_UNKNOWN_REASONS = frozenset({"UNAVAILABLE", "DEADLINE_EXCEEDED", "REQUEST_IN_PROGRESS",
+                                     "OUTCOME_UNKNOWN"})
 
 #: reason -> gRPC status code, for every reason in the catalogue.
 CODES: dict[str, StatusCode] = {r: code for code, rs in _BY_CODE.items() for r in rs}
@@ -77,3 +89,25 @@ class DomainError(Exception):
 
     def __repr__(self) -> str:
         return f"DomainError({self.reason}: {self.message})"
+
+
+@contextmanager
+def outcome_unknown_on_failure(message: str, **metadata: object) -> Iterator[None]:
+    """From here on an effect may have been committed: an unexpected failure inside becomes
+    ``OUTCOME_UNKNOWN`` (retry with the same request_id, or ask Get…), never ``INTERNAL``.
+
+    Whoever opens it must make sure the effect is finished or undone without the caller
+    (a recovery loop, or the next retry). Refusals (``DomainError``) pass unchanged.
+    """
+    try:
+        yield
+    except DomainError:
+        raise
+    except Exception as exc:
+        raise outcome_unknown(exc, message, **metadata) from exc
+
+
+def outcome_unknown(exc: BaseException, message: str, **metadata: object) -> DomainError:
+    """The ``OUTCOME_UNKNOWN`` answer for an unexpected failure ``exc`` (logged here)."""
+    structlog.get_logger().error("outcome_unknown_after_failure", exc_info=exc)
+    return DomainError("OUTCOME_UNKNOWN", message, **metadata)

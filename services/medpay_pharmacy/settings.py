@@ -22,7 +22,11 @@ class PharmacySettings(ServiceSettings):
     ``test_crash_after`` (``MEDPAY_PHARMACY_TEST_CRASH_AFTER``) is a TEST-ONLY fault hook:
     ``authorize`` or ``charge`` makes the process ``os._exit(137)`` right after that
     step of a Settle has been persisted, so tests can prove that the recovery loop finishes
-    or unwinds the settlement. Never set it anywhere else.
+    or unwinds the settlement. ``test_fail_after`` (``MEDPAY_PHARMACY_TEST_FAIL_AFTER``),
+    equally TEST-ONLY: ``capture`` makes the first Settle after start raise an unexpected
+    error right after the issuer captured, before the outcome is saved, so tests can prove
+    the till is told ``OUTCOME_UNKNOWN`` (not ``INTERNAL``) and the settlement completes.
+    Never set them anywhere else.
     """
 
     model_config = SettingsConfigDict(env_prefix="MEDPAY_PHARMACY_", extra="ignore", frozen=True)
@@ -44,6 +48,7 @@ class PharmacySettings(ServiceSettings):
 
     channel: Literal["sandbox"] = "sandbox"
     test_crash_after: Literal["", "authorize", "charge"] = ""
+    test_fail_after: Literal["", "capture"] = ""
 
     @model_validator(mode="after")
     def _lease_outlives_a_step(self) -> PharmacySettings:

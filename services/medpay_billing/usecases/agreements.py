@@ -16,7 +16,7 @@ from medpay_billing.domain.agreement import AgreementStatus
 from medpay_billing.usecases.deps import Deps
 from medpay_billing.usecases.registry import check_code, hospital_row
 from medpay_billing.usecases.scope import own_card
-from medpay_kit.auth import current_caller
+from medpay_kit.auth import Caller, current_caller
 from medpay_kit.errors import DomainError
 
 log = structlog.get_logger()
@@ -34,10 +34,13 @@ async def live_agreement(session: AsyncSession, card_id: str, code: str) -> Row 
 
 async def enroll(deps: Deps, request: pb.EnrollCreditCareRequest) -> pb.EnrollCreditCareResponse:
     caller = current_caller()
+    return await deps.first(caller, "EnrollCreditCare", request, pb.EnrollCreditCareResponse,
+                            lambda: _enroll(deps, caller, request))
+
+
+async def _enroll(deps: Deps, caller: Caller,
+                  request: pb.EnrollCreditCareRequest) -> pb.EnrollCreditCareResponse:
     device = device_of_call()
-    earlier = await deps.recall(caller, "EnrollCreditCare", request, pb.EnrollCreditCareResponse)
-    if earlier is not None:
-        return earlier
     code = check_code(request.institution_code)
     if len(request.payer_reference) > 128 or not request.payer_reference.isprintable():
         raise DomainError("INVALID_ARGUMENT", "payer_reference is at most 128 printable characters",

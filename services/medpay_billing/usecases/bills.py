@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from medpay.billing.v1 import billing_pb2 as pb
 from medpay_billing import convert
@@ -14,8 +15,8 @@ from medpay_billing.domain.bill import BillStatus, require_payable
 from medpay_billing.usecases import payments
 from medpay_billing.usecases.deps import Deps
 from medpay_billing.usecases.scope import agreement_row, bill_for, bill_line_map
-from medpay_kit.auth import current_caller
-from medpay_kit.errors import DomainError
+from medpay_kit.auth import Caller, current_caller
+from medpay_kit.errors import DomainError, outcome_unknown_on_failure
 from medpay_kit.paging import decode_token, encode_token
 
 B = bills.c
@@ -23,8 +24,12 @@ B = bills.c
 
 async def bill_message(deps: Deps, bill_id: str) -> pb.Bill:
     async with deps.db.read() as session:
-        row = (await session.execute(select(bills).where(B.bill_id == bill_id))).one()
-        return convert.bill(row, await bill_line_map(session, row.visit_id))
+        return await bill_message_in(session, bill_id)
+
+
+async def bill_message_in(session: AsyncSession, bill_id: str) -> pb.Bill:
+    row = (await session.execute(select(bills).where(B.bill_id == bill_id))).one()
+    return convert.bill(row, await bill_line_map(session, row.visit_id))
 
 
 async def get_bill(deps: Deps, request: pb.GetBillRequest) -> pb.GetBillResponse:
@@ -56,10 +61,14 @@ async def list_bills(deps: Deps, request: pb.ListBillsRequest) -> pb.ListBillsRe
 
 
 async def pay_bill(deps: Deps, request: pb.PayBillRequest) -> pb.PayBillResponse:
+    """The reply is stored in the transaction that records the payment, so a twin refused
+    by the bill (paid, or a payment in flight) answers it (``Deps.first``)."""
     caller = current_caller()
-    earlier = await deps.recall(caller, "PayBill", request, pb.PayBillResponse)
-    if earlier is not None:
-        return earlier
+    return await deps.first(caller, "PayBill", request, pb.PayBillResponse,
+                            lambda: _pay_bill(deps, caller, request))
+
+
+async def _pay_bill(deps: Deps, caller: Caller, request: pb.PayBillRequest) -> pb.PayBillResponse:
     if len(request.payer_reference) > 128 or not request.payer_reference.isprintable():
         raise DomainError("INVALID_ARGUMENT", "payer_reference is at most 128 printable characters",
                           field="payer_reference")
@@ -77,10 +86,29 @@ async def pay_bill(deps: Deps, request: pb.PayBillRequest) -> pb.PayBillResponse
             fresh = await bill_for(session, caller, bill.bill_id)
         require_payable(BillStatus(fresh.status), fresh.self_pay_due_fen)
         raise DomainError("REQUEST_IN_PROGRESS", "a payment of this bill is in progress")
-    txn = await payments.charge(deps, bill.bill_id, reference, payer)
-    refusal = payments.channel_refusal(txn)
-    if refusal is not None:
-        raise refusal
-    response = pb.PayBillResponse(bill=await bill_message(deps, bill.bill_id))
-    await deps.remember(caller, "PayBill", request, response)
-    return response
+    stored: list[pb.PayBillResponse] = []
+
+    async def reply(session: AsyncSession) -> None:  # in the transaction that records it
+        response = pb.PayBillResponse(bill=await bill_message_in(session, bill.bill_id))
+        stored.append(response)
+        try:
+            if await deps.store.recall(session, caller.key, "PayBill", request.request_id,
+                                       request, pb.PayBillResponse) is not None:
+                return
+        except DomainError:  # the id was used for another request: never lose the payment
+            return
+        await deps.store.remember(session, caller.key, "PayBill", request.request_id, request,
+                                  response)
+
+    # claimed: the charge may happen from here on, and the collection pass ends what is left
+    with outcome_unknown_on_failure("the outcome is not known yet; retry with the same "
+                                    "request_id or ask GetBill", billId=bill.bill_id):
+        txn = await payments.charge(deps, bill.bill_id, reference, payer, reply)
+        refusal = payments.channel_refusal(txn)
+        if refusal is not None:
+            raise refusal
+        if stored:
+            return stored[0]
+        # recorded by the collection pass meanwhile: the bill as it is now is the reply
+        return await deps.remember(caller, "PayBill", request, pb.PayBillResponse(
+            bill=await bill_message(deps, bill.bill_id)))

@@ -93,9 +93,12 @@ async def _fresh_visit(session: AsyncSession, caller: Caller, visit_id: str, ver
 
 async def post_charges(deps: Deps, request: pb.PostChargesRequest) -> pb.PostChargesResponse:
     caller = current_caller()
-    earlier = await deps.recall(caller, "PostCharges", request, pb.PostChargesResponse)
-    if earlier is not None:
-        return earlier
+    return await deps.first(caller, "PostCharges", request, pb.PostChargesResponse,
+                            lambda: _post_charges(deps, caller, request))
+
+
+async def _post_charges(deps: Deps, caller: Caller,
+                        request: pb.PostChargesRequest) -> pb.PostChargesResponse:
     batch = validate_batch(_inputs(list(request.lines)), deps.limits)
     for _ in range(ATTEMPTS):
         async with deps.db.read() as session:
@@ -145,9 +148,12 @@ async def post_charges(deps: Deps, request: pb.PostChargesRequest) -> pb.PostCha
 
 async def cancel_charge(deps: Deps, request: pb.CancelChargeRequest) -> pb.CancelChargeResponse:
     caller = current_caller()
-    earlier = await deps.recall(caller, "CancelCharge", request, pb.CancelChargeResponse)
-    if earlier is not None:
-        return earlier
+    return await deps.first(caller, "CancelCharge", request, pb.CancelChargeResponse,
+                            lambda: _cancel_charge(deps, caller, request))
+
+
+async def _cancel_charge(deps: Deps, caller: Caller,
+                         request: pb.CancelChargeRequest) -> pb.CancelChargeResponse:
     for _ in range(ATTEMPTS):
         async with deps.db.read() as session:
             visit = await visit_for(session, caller, request.visit_id)

@@ -41,8 +41,8 @@ from medpay_billing.usecases.scope import (
     live_lines,
     visit_for,
 )
-from medpay_kit.auth import current_caller
-from medpay_kit.errors import DomainError
+from medpay_kit.auth import Caller, current_caller
+from medpay_kit.errors import DomainError, outcome_unknown_on_failure
 
 log = structlog.get_logger()
 V = visits.c
@@ -51,9 +51,11 @@ SETTLED = (VisitStatus.CLOSED, VisitStatus.PARTIALLY_REFUNDED, VisitStatus.REFUN
 
 async def close_visit(deps: Deps, request: pb.CloseVisitRequest) -> pb.CloseVisitResponse:
     caller = current_caller()
-    earlier = await deps.recall(caller, "CloseVisit", request, pb.CloseVisitResponse)
-    if earlier is not None:
-        return earlier
+    return await deps.first(caller, "CloseVisit", request, pb.CloseVisitResponse,
+                            lambda: _close_visit(deps, caller, request))
+
+
+async def _close_visit(deps: Deps, caller: Caller, request: pb.CloseVisitRequest) -> pb.CloseVisitResponse:
     deadline = time.monotonic() + deps.settings.close_wait_s
     drove = False
     while True:
@@ -61,14 +63,17 @@ async def close_visit(deps: Deps, request: pb.CloseVisitRequest) -> pb.CloseVisi
             visit = await visit_for(session, caller, request.visit_id)
         status = VisitStatus(visit.status)
         if status in SETTLED:
-            response = await closed_response(deps, visit.visit_id)
-            await deps.remember(caller, "CloseVisit", request, response)
-            return response
+            return await deps.remember(caller, "CloseVisit", request,
+                                       await closed_response(deps, visit.visit_id))
         if status is VisitStatus.OPEN and not drove:
             owner = new_owner()
             if await _claim(deps, visit.visit_id, owner):
                 drove = True
-                await drive(deps, visit.visit_id, owner)
+                # CLOSING: money may move from here on, and recovery ends what is left
+                with outcome_unknown_on_failure("the outcome is not known yet; retry with "
+                                                "the same request_id or ask ListVisits",
+                                                visitId=visit.visit_id):
+                    await drive(deps, visit.visit_id, owner)
                 continue
         if time.monotonic() > deadline:
             raise DomainError("REQUEST_IN_PROGRESS", "the visit is being closed; ask again shortly",
@@ -140,6 +145,7 @@ async def drive(deps: Deps, visit_id: str, owner: str) -> None:
             await _unwind(deps, visit_id, owner, attempt, hold_id, exc.reason)
         raise
     deps.crash_after("capture")
+    deps.fail_after("capture")
     await _finish(deps, visit, owner, captured.split, captured.issuer_reference,
                   hospital.grace_days, hold_id)
 

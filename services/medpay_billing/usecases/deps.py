@@ -23,7 +23,7 @@ from medpay_kit.auth import Caller, CallerKind
 from medpay_kit.clock import Clock
 from medpay_kit.db import Database
 from medpay_kit.errors import DomainError
-from medpay_kit.idempotency import IdempotencyStore, check_request_id
+from medpay_kit.idempotency import IdempotencyStore
 from medpay_kit.keyring import Keyring
 from medpay_kit.payment_channel import PaymentChannel
 
@@ -43,6 +43,7 @@ class Deps:
 
     def __post_init__(self) -> None:
         self.store = IdempotencyStore(idempotency)
+        self._fault_fired = False
         s = self.settings
         self.limits = Limits(s.max_lines_per_call, s.max_lines_per_visit, s.max_quantity,
                              s.max_unit_price_yuan)
@@ -63,33 +64,30 @@ class Deps:
         await self.bell.ring()
         return response
 
-    async def recall(self, caller: Caller, method: str, request: M,
-                     response_type: type[M]) -> M | None:
-        """An earlier response to this request id, before doing any outside call again."""
-        check_request_id(request.request_id)  # type: ignore[attr-defined]
-        async with self.db.read() as session:
-            return await self.store.recall(session, caller.key, method,
-                                           request.request_id,  # type: ignore[attr-defined]
-                                           request, response_type)
+    async def first(self, caller: Caller, method: str, request: M, response_type: type[M],
+                    attempt: Callable[[], Awaitable[M]]) -> M:
+        """A mutation spanning transactions or peer calls: the first reply to every twin."""
+        return await self.store.first_reply(self.db, caller.key, method, request, response_type,
+                                            attempt)
 
-    async def remember(self, caller: Caller, method: str, request: Message,
-                       response: Message) -> None:
-        """Store a response computed outside ``once`` (a concurrent twin may have stored it)."""
-        from sqlalchemy.exc import IntegrityError
-
-        try:
-            async with self.db.write() as session:
-                await self.store.remember(session, caller.key, method,
-                                          request.request_id,  # type: ignore[attr-defined]
-                                          request, response)
-        except IntegrityError:
-            pass
+    async def remember(self, caller: Caller, method: str, request: M, response: M) -> M:
+        """Store a response computed outside ``once``; a twin's stored one wins."""
+        return await self.store.remember_once(self.db, caller.key, method, request,
+                                              type(response), response)
 
     def crash_after(self, step: str) -> None:
         """TEST-ONLY fault hook (``test_crash_after``): die right after ``step`` persisted."""
         if self.settings.test_crash_after == step:
             structlog.get_logger().warning("test_crash_hook_fired", step=step)
             os._exit(137)
+
+    def fail_after(self, step: str) -> None:
+        """TEST-ONLY fault hook (``test_fail_after``): the first time ``step`` is done in
+        this process, raise an unexpected error before its outcome is recorded."""
+        if self.settings.test_fail_after == step and not self._fault_fired:
+            self._fault_fired = True
+            structlog.get_logger().warning("test_fault_hook_fired", step=step)
+            raise RuntimeError(f"test fault after {step}")
 
 
 def hospital_of(caller: Caller, requested: str = "") -> str:

@@ -9,10 +9,12 @@ than the lease and records what really happened (never assumes).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import structlog
 from sqlalchemy import Row, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from medpay_billing.adapters import credit, events
 from medpay_billing.adapters.tables import bills
@@ -25,6 +27,7 @@ from medpay_kit.payment_channel import ChannelStatus, ChannelTimeout, ChannelTra
 
 log = structlog.get_logger()
 B = bills.c
+OnPaid = Callable[[AsyncSession], Awaitable[None]]
 
 
 async def _bill(deps: Deps, bill_id: str) -> Row:
@@ -50,7 +53,8 @@ async def claim(deps: Deps, bill: Row, *, auto_debit_on: str = "") -> str | None
     return reference if result.rowcount == 1 else None
 
 
-async def charge(deps: Deps, bill_id: str, reference: str, payer: str) -> ChannelTransaction | None:
+async def charge(deps: Deps, bill_id: str, reference: str, payer: str,
+                 reply: OnPaid | None = None) -> ChannelTransaction | None:
     """Charge a claimed bill and record the outcome; None when the reply was lost."""
     bill = await _bill(deps, bill_id)
     try:
@@ -58,12 +62,16 @@ async def charge(deps: Deps, bill_id: str, reference: str, payer: str) -> Channe
     except ChannelTimeout:
         log.warning("bill_charge_timed_out", bill_id=bill_id)
         return None
-    await record(deps, bill_id, reference, txn)
+    await record(deps, bill_id, reference, txn, reply)
     return txn
 
 
-async def record(deps: Deps, bill_id: str, reference: str, txn: ChannelTransaction | None) -> None:
-    """Record a channel outcome for the claimed ``reference`` (None: it never happened)."""
+async def record(deps: Deps, bill_id: str, reference: str, txn: ChannelTransaction | None,
+                 reply: OnPaid | None = None) -> None:
+    """Record a channel outcome for the claimed ``reference`` (None: it never happened).
+
+    ``reply`` runs in the same transaction once the bill is paid (PayBill stores its reply).
+    """
     now = deps.now()
     async with deps.db.write() as session:
         bill = (await session.execute(select(bills).where(
@@ -84,6 +92,8 @@ async def record(deps: Deps, bill_id: str, reference: str, txn: ChannelTransacti
         await events.append(session, bill.institution_code, "PAID", now, visit_id=bill.visit_id,
                             bill_id=bill_id, agreement_id=bill.agreement_id)
         await lift_suspension(session, bill.agreement_id, now)
+        if reply is not None:
+            await reply(session)
     await deps.bell.ring()
     log.info("bill_paid", bill_id=bill_id, amount_fen=txn.amount_fen)
 
@@ -111,8 +121,9 @@ async def resolve_stale(deps: Deps) -> None:
 
 def channel_refusal(txn: ChannelTransaction | None) -> DomainError | None:
     if txn is None:
-        return DomainError("CHANNEL_TIMEOUT", "the payment channel did not answer; "
-                           "the outcome will be checked, look at the bill again shortly")
+        return DomainError("OUTCOME_UNKNOWN", "the payment channel did not answer; the charge "
+                           "is checked with it shortly: retry with the same request_id or "
+                           "ask GetBill")
     if txn.status is not ChannelStatus.CHARGED:
         return DomainError("CHANNEL_DECLINED", "the payment channel declined the charge")
     return None

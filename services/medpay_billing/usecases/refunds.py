@@ -17,6 +17,7 @@ import json
 
 import structlog
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from medpay.billing.v1 import billing_pb2 as pb
 from medpay.common.v1 import split_pb2
@@ -30,12 +31,12 @@ from medpay_billing.usecases.bills import bill_message
 from medpay_billing.usecases.deps import Deps
 from medpay_billing.usecases.payments import lift_suspension
 from medpay_billing.usecases.scope import live_lines, visit_for
-from medpay_kit.auth import current_caller
-from medpay_kit.errors import DomainError
+from medpay_kit.auth import Caller, current_caller
+from medpay_kit.errors import OUTCOME_UNKNOWN_REASONS, DomainError, outcome_unknown_on_failure
 
 log = structlog.get_logger()
 R, B, V, L = refunds.c, bills.c, visits.c, charge_lines.c
-RETRYABLE = frozenset({"UNAVAILABLE", "DEADLINE_EXCEEDED", "REQUEST_IN_PROGRESS"})
+RETRYABLE = OUTCOME_UNKNOWN_REASONS
 
 
 def _pick_lines(lines, wanted: list[str]) -> tuple[list[str], list[int]]:  # type: ignore[no-untyped-def]
@@ -59,42 +60,64 @@ def _pick_lines(lines, wanted: list[str]) -> tuple[list[str], list[int]]:  # typ
 
 
 async def refund_visit(deps: Deps, request: pb.RefundVisitRequest) -> pb.RefundVisitResponse:
+    """A twin finds the first's refund row (by request key) and answers its reply."""
     caller = current_caller()
-    earlier = await deps.recall(caller, "RefundVisit", request, pb.RefundVisitResponse)
-    if earlier is not None:
-        return earlier
+    return await deps.first(caller, "RefundVisit", request, pb.RefundVisitResponse,
+                            lambda: _refund_visit(deps, caller, request))
+
+
+async def _pending(deps: Deps, key: str):  # type: ignore[no-untyped-def]
+    async with deps.db.read() as session:
+        return (await session.execute(select(refunds).where(R.request_key == key))).first()
+
+
+async def _refund_visit(deps: Deps, caller: Caller,
+                        request: pb.RefundVisitRequest) -> pb.RefundVisitResponse:
     key = f"{caller.scope or caller.principal}:{request.request_id}"
     async with deps.db.read() as session:
         visit = await visit_for(session, caller, request.visit_id)
         pending = (await session.execute(select(refunds).where(R.request_key == key))).first()
         lines = await live_lines(session, visit.visit_id)
     owner = new_owner()
+    refund_id = new_id("RF", deps.now())
     if pending is None:
-        require_refundable(VisitStatus(visit.status))
-        if not visit.bill_id:
-            raise DomainError("FAILED_PRECONDITION", "nothing was charged on this visit")
-        his_ids, line_nos = _pick_lines(lines, list(request.his_line_ids))
-        refund_id = new_id("RF", deps.now())
-        async with deps.db.write() as session:
-            await session.execute(refunds.insert().values(
-                refund_id=refund_id, visit_id=visit.visit_id, bill_id=visit.bill_id,
-                request_key=key, his_line_ids=json.dumps(his_ids), line_nos=json.dumps(line_nos),
-                status="PENDING", step="", written_off_fen=0, returned_fen=0, lease_owner=owner,
-                lease_until=deps.lease_until(), created_at=deps.now()))
-    else:
+        try:
+            require_refundable(VisitStatus(visit.status))
+            if not visit.bill_id:
+                raise DomainError("FAILED_PRECONDITION", "nothing was charged on this visit")
+            his_ids, line_nos = _pick_lines(lines, list(request.his_line_ids))
+            async with deps.db.write() as session:
+                await session.execute(refunds.insert().values(
+                    refund_id=refund_id, visit_id=visit.visit_id, bill_id=visit.bill_id,
+                    request_key=key, his_line_ids=json.dumps(his_ids),
+                    line_nos=json.dumps(line_nos), status="PENDING", step="", written_off_fen=0,
+                    returned_fen=0, lease_owner=owner, lease_until=deps.lease_until(),
+                    created_at=deps.now()))
+        except (DomainError, IntegrityError):  # refused, unless by a twin's own refund
+            pending = await _pending(deps, key)
+            if pending is None:
+                raise
+    if pending is not None:
         refund_id = pending.refund_id
-        if not await _take(deps, refund_id, owner, expired_only=False):
+        if pending.status == "PENDING" and not await _take(deps, refund_id, owner,
+                                                           expired_only=False):
             raise DomainError("REQUEST_IN_PROGRESS", "this refund is being made; ask again shortly")
-    await drive_refund(deps, refund_id, owner)
-    async with deps.db.read() as session:
-        row = (await session.execute(select(refunds).where(R.refund_id == refund_id))).one()
-    if row.status != "COMPLETED":
-        raise DomainError("REQUEST_IN_PROGRESS", "the refund is waiting for a payment in flight")
-    response = pb.RefundVisitResponse(refund_id=refund_id,
-                                      refunded=split_pb2.ClaimSplit.FromString(row.refunded),
-                                      bill=await bill_message(deps, row.bill_id))
-    await deps.remember(caller, "RefundVisit", request, response)
-    return response
+    # the intent exists: money may move from here on, and recovery ends what is left
+    with outcome_unknown_on_failure("the outcome is not known yet; retry with the same "
+                                    "request_id or ask GetBill", refundId=refund_id):
+        await drive_refund(deps, refund_id, owner)
+        async with deps.db.read() as session:
+            row = (await session.execute(select(refunds).where(R.refund_id == refund_id))).one()
+        if row.status == "FAILED":
+            raise DomainError("FAILED_PRECONDITION", "the issuer refused this refund; "
+                              "nothing was refunded", refundId=refund_id)
+        if row.status != "COMPLETED":
+            raise DomainError("REQUEST_IN_PROGRESS",
+                              "the refund is waiting for a payment in flight")
+        response = pb.RefundVisitResponse(refund_id=refund_id,
+                                          refunded=split_pb2.ClaimSplit.FromString(row.refunded),
+                                          bill=await bill_message(deps, row.bill_id))
+        return await deps.remember(caller, "RefundVisit", request, response)
 
 
 async def _take(deps: Deps, refund_id: str, owner: str, *, expired_only: bool) -> bool:

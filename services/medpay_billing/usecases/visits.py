@@ -21,7 +21,7 @@ from medpay_billing.usecases.agreements import live_agreement
 from medpay_billing.usecases.appointments import check_department
 from medpay_billing.usecases.deps import Deps, hospital_of
 from medpay_billing.usecases.registry import hospital_row
-from medpay_kit.auth import current_caller
+from medpay_kit.auth import Caller, current_caller
 from medpay_kit.errors import DomainError
 from medpay_kit.paging import decode_token, encode_token
 
@@ -86,10 +86,12 @@ async def _patient(deps: Deps, code: str, request: pb.OpenVisitRequest) -> tuple
 
 async def open_visit(deps: Deps, request: pb.OpenVisitRequest) -> pb.OpenVisitResponse:
     caller = current_caller()
+    return await deps.first(caller, "OpenVisit", request, pb.OpenVisitResponse,
+                            lambda: _open_visit(deps, caller, request))
+
+
+async def _open_visit(deps: Deps, caller: Caller, request: pb.OpenVisitRequest) -> pb.OpenVisitResponse:
     code = hospital_of(caller)
-    earlier = await deps.recall(caller, "OpenVisit", request, pb.OpenVisitResponse)
-    if earlier is not None:
-        return earlier
     medical_type = MEDICAL_TYPES.get(request.medical_type)
     if medical_type is None:
         raise DomainError("INVALID_ARGUMENT", "medical_type must be OUTPATIENT or INPATIENT",

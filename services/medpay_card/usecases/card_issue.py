@@ -182,3 +182,16 @@ async def reissue_card(deps: Deps, caller: Caller, command: cmd.ReissueCard,
             raise DomainError("CARD_REVOKED", "the card was re-issued by another request") from None
         return replay
     return await _with_credential(deps, earlier)
+
+
+async def first_of_twins(deps: Deps, caller: Caller, device_id: str, method: str, request,  # type: ignore[no-untyped-def]
+                         response_type, attempt):
+    """Run ``attempt``; a refusal a twin earns from the first call's card
+    (``CARD_ALREADY_ISSUED``, ``CARD_REVOKED``) is answered with the first reply instead."""
+    try:
+        return await attempt()
+    except DomainError:
+        replay = await _replay(deps, f"{caller.key}:{device_id}", method, request, response_type)
+        if replay is None:
+            raise
+        return replay

@@ -74,6 +74,8 @@ async def _resolve_once(deps: Deps, caller: Caller, command: cmd.ResolveQr,
                         request: card_pb2.ResolveQrCodeRequest,
                         token: qr.QrToken) -> card_pb2.ResolveQrCodeResponse:
     async with deps.db.write() as session:
+        # a twin waits for the first exchange to commit, then finds its context
+        await deps.idem.lock(session, caller.key, "ResolveQrCode", request.request_id)
         earlier = await qr_repo.context_by_request(session, caller.key, request.request_id)
         if earlier is not None:
             if earlier.request_hash != fingerprint(request):

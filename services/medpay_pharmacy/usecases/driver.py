@@ -17,7 +17,7 @@ from dataclasses import asdict
 import structlog
 from sqlalchemy import Row
 
-from medpay_kit.errors import DomainError
+from medpay_kit.errors import OUTCOME_UNKNOWN_REASONS, DomainError
 from medpay_kit.payment_channel import ChannelStatus, ChannelTimeout, ChannelTransaction
 from medpay_pharmacy.adapters import settlements as repo
 from medpay_pharmacy.domain.basket import PricedLine
@@ -27,7 +27,10 @@ from medpay_pharmacy.usecases.deps import Deps
 log = structlog.get_logger()
 
 #: issuer answers that leave the outcome unknown: keep PENDING, decide later
-UNKNOWN = frozenset({"UNAVAILABLE", "DEADLINE_EXCEEDED"})
+UNKNOWN = OUTCOME_UNKNOWN_REASONS
+#: refusals of our own Capture that only its own earlier success explains (a twin of the
+#: same request id): the capture happened, so never give the cash back for them
+CAPTURED_ALREADY = frozenset({"HOLD_ALREADY_CAPTURED"})
 
 
 class LeaseLost(Exception):
@@ -47,14 +50,15 @@ def charge_reference(settlement_id: str) -> str:
 
 
 def pending_error(row: Row, cause: DomainError) -> DomainError:
-    return DomainError(cause.reason, f"the outcome is not known yet ({cause.message}); "
-                       "the settlement stays PENDING until recovery ends it",
-                       settlementId=row.settlement_id)
+    return DomainError("OUTCOME_UNKNOWN", f"the outcome is not known yet ({cause.reason}: "
+                       f"{cause.message}); the settlement stays PENDING until a retry with the "
+                       "same request_id or recovery ends it", settlementId=row.settlement_id)
 
 
 class Driver:
     def __init__(self, deps: Deps) -> None:
         self._d = deps
+        self._fault_fired = False
 
     async def load(self, settlement_id: str) -> Row:
         async with self._d.db.read() as session:
@@ -83,16 +87,19 @@ class Driver:
         except LeaseLost:
             log.warning("settlement_lease_lost", settlement_id=settlement_id)
             row = await self.load(settlement_id)
-        except DomainError:
+        except Exception:
             await self._release(settlement_id, owner)
             raise
         return row
 
     async def _release(self, settlement_id: str, owner: str) -> None:
         """Outcome unknown: let a retry of the till (or recovery) take over at once."""
-        async with self._d.db.write() as session:
-            await repo.update_settlement(session, settlement_id, owner,
-                                         lease_until=self._d.now())
+        try:
+            async with self._d.db.write() as session:
+                await repo.update_settlement(session, settlement_id, owner,
+                                             lease_until=self._d.now())
+        except Exception:  # the lease then runs out on its own
+            log.warning("settlement_release_failed", settlement_id=settlement_id)
 
     async def _save(self, row: Row, owner: str, **values: object) -> Row:
         if values.get("status", Status.PENDING) == Status.PENDING:
@@ -107,6 +114,12 @@ class Driver:
         if live and self._d.settings.test_crash_after == step:
             log.warning("test_crash_hook_fired", step=step)
             os._exit(137)  # TEST-ONLY fault injection, see PharmacySettings
+
+    def _fault_hook(self, step: str) -> None:
+        if self._d.settings.test_fail_after == step and not self._fault_fired:
+            self._fault_fired = True  # once per process: the retry or recovery then finishes
+            log.warning("test_fault_hook_fired", step=step)
+            raise RuntimeError(f"test fault after {step}")  # TEST-ONLY, see PharmacySettings
 
     async def _authorize(self, row: Row, owner: str, live: bool) -> Row:
         code = row.institution_code
@@ -220,10 +233,11 @@ class Driver:
         try:
             captured = await self._d.card.capture(f"{row.settlement_id}:capture", row.hold_id)
         except DomainError as exc:
-            if exc.reason in UNKNOWN:
+            if exc.reason in UNKNOWN or exc.reason in CAPTURED_ALREADY:
                 raise pending_error(row, exc) from None
             await self._give_cash_back(row)
             return await self._fail(row, owner, exc.reason, exc.message)
+        self._fault_hook("capture")
         split = captured.split
         row = await self._save(
             row, owner, status=Status.COMPLETED, step=Step.DONE,

@@ -60,9 +60,13 @@ class RefundDriver:
                 row = await self._cash_back(row, owner)
         except LeaseLost:
             row = await self.load(refund_id)
-        except DomainError:
-            async with self._d.db.write() as session:
-                await repo.update_refund(session, refund_id, owner, lease_until=self._d.now())
+        except Exception:  # outcome unknown: a retry (or recovery) takes over at once
+            try:
+                async with self._d.db.write() as session:
+                    await repo.update_refund(session, refund_id, owner,
+                                             lease_until=self._d.now())
+            except Exception:  # the lease then runs out on its own
+                log.warning("refund_release_failed", refund_id=refund_id)
             raise
         return row
 
@@ -137,8 +141,8 @@ class RefundDriver:
             txn = await self._d.channel.refund(reference, charge_reference(row.settlement_id),
                                                row.cash_pay_fen)
         except ChannelTimeout:
-            raise DomainError("CHANNEL_TIMEOUT", "the payment channel did not answer; "
-                              "the refund stays PENDING until recovery ends it",
+            raise DomainError("OUTCOME_UNKNOWN", "the payment channel did not answer; "
+                              "the refund stays PENDING until a retry or recovery ends it",
                               refundId=row.refund_id) from None
         async with self._d.db.write() as session:
             await repo.update_payment(session, reference, status="SUCCEEDED",

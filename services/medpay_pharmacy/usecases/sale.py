@@ -86,8 +86,8 @@ async def remember_context(deps: Deps, code: str, context) -> None:  # type: ign
 class Replays:
     """Idempotency for calls whose work happens outside the database (peer calls).
 
-    Recall before the work, remember after it; a twin that finished first wins and its
-    response is replayed, which is safe because the peer calls are idempotent themselves.
+    Twins may run the work side by side (the peer calls are idempotent themselves); the
+    first to store its response wins and every twin answers that one (``first_reply``).
     """
 
     def __init__(self, deps: Deps) -> None:
@@ -96,25 +96,9 @@ class Replays:
 
     async def run(self, caller_key: str, method: str, request: Message, response_type: type[M],
                   work: Callable[[], Awaitable[M]]) -> M:
-        async with self._d.db.read() as session:
-            earlier = await self._store.recall(session, caller_key, method,
-                                               request.request_id, request, response_type)  # type: ignore[attr-defined]
-        if earlier is not None:
-            return earlier
-        response = await work()
-        try:
-            async with self._d.db.write() as session:
-                earlier = await self._store.recall(session, caller_key, method,
-                                                   request.request_id, request, response_type)  # type: ignore[attr-defined]
-                if earlier is not None:
-                    return earlier
-                await self._store.remember(session, caller_key, method, request.request_id,  # type: ignore[attr-defined]
-                                           request, response)
-        except IntegrityError:
-            async with self._d.db.read() as session:
-                earlier = await self._store.recall(session, caller_key, method,
-                                                   request.request_id, request, response_type)  # type: ignore[attr-defined]
-            if earlier is not None:
-                return earlier
-            raise
-        return response
+        async def attempt() -> M:
+            return await self._store.remember_once(self._d.db, caller_key, method, request,
+                                                   response_type, await work())
+
+        return await self._store.first_reply(self._d.db, caller_key, method, request,
+                                             response_type, attempt)

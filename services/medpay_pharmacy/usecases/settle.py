@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from medpay.pharmacy.v1 import pharmacy_pb2 as pb
 from medpay_kit.auth import Caller
-from medpay_kit.errors import DomainError
+from medpay_kit.errors import DomainError, outcome_unknown_on_failure
 from medpay_kit.idempotency import check_request_id, fingerprint
 from medpay_kit.interceptor import call_deadline
 from medpay_pharmacy import mapping
@@ -61,13 +61,18 @@ class Settle:
         if row.request_hash != fingerprint(request):
             raise DomainError("IDEMPOTENCY_MISMATCH",
                               "this request_id was already used for a different settlement")
-        if owner is not None:
-            row = await self._driver.drive(row.settlement_id, owner, live=True,
-                                           payer_reference=request.payer_reference, row=row)
-        else:
-            row = await self.await_outcome(row, request)
-        # a settlement this call drove to its end (its lease still ours) can have no refunds
-        return await self.outcome(row, refunds_possible=owner is None or row.lease_owner != owner)
+        # the intent exists: money may move from here on, and recovery ends what is left
+        with outcome_unknown_on_failure("the outcome is not known yet; retry with the same "
+                                        "request_id or ask GetSettlement",
+                                        settlementId=row.settlement_id):
+            if owner is not None:
+                row = await self._driver.drive(row.settlement_id, owner, live=True,
+                                               payer_reference=request.payer_reference, row=row)
+            else:
+                row = await self.await_outcome(row, request)
+            # a settlement this call drove to its end (its lease still ours) has no refunds
+            return await self.outcome(row,
+                                      refunds_possible=owner is None or row.lease_owner != owner)
 
     async def _exchange_qr(self, code: str, request: pb.SettleRequest) -> str:
         """The payment context for the scanned code, unless this request was seen before.

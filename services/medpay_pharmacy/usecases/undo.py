@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from medpay.pharmacy.v1 import pharmacy_pb2 as pb
 from medpay_kit.auth import Caller
-from medpay_kit.errors import DomainError
+from medpay_kit.errors import DomainError, outcome_unknown_on_failure
 from medpay_kit.idempotency import check_request_id
 from medpay_pharmacy import mapping
 from medpay_pharmacy.adapters import settlements as repo
@@ -93,8 +93,25 @@ class Undo:
         if twin is not None:
             existing = await self._existing(settlement.institution_code, request_id, fp)
             assert existing is not None
-            return await self._finish(existing)
-        return self._outcome(await self._driver.drive(refund_id, owner))
+            refund_id = existing.refund_id
+        # the intent exists: money may move from here on, and recovery ends what is left
+        with outcome_unknown_on_failure("the outcome is not known yet; retry with the same "
+                                        "request_id or ask GetSettlement", refundId=refund_id,
+                                        settlementId=settlement.settlement_id):
+            if twin is not None:
+                return await self._finish(existing)
+            return self._outcome(await self._driver.drive(refund_id, owner))
+
+    async def _planned(self, code: str, request_id: str, fp: bytes, plan) -> None:  # type: ignore[no-untyped-def]
+        """Check a new request with ``plan``; a refusal that a twin's refund explains (it
+        committed between our look-up and the plan) lets the twin's outcome answer instead."""
+        if await self._existing(code, request_id, fp) is not None:
+            return
+        try:
+            await plan()
+        except DomainError:
+            if await self._existing(code, request_id, fp) is None:
+                raise
 
     async def _finish(self, row: Row) -> Row:
         """An existing refund: wait for its driver, or resume it if the driver is gone."""
@@ -131,9 +148,12 @@ class Undo:
         check_request_id(request.request_id)
         fp = call_fingerprint("CancelSettlement", request)
         settlement = await self._settlement(caller.scope, request.settlement_id)
-        if await self._existing(caller.scope, request.request_id, fp) is None:
+
+        async def plan() -> None:
             today = business_date(self._d.now())
             require_cancellable(Status(settlement.status), settlement.business_date, today)
+
+        await self._planned(caller.scope, request.request_id, fp, plan)
         row = await self._run(caller, request.request_id, fp, settlement, Purpose.CANCEL, "ALL", ())
         settlement = await self._settlement(caller.scope, row.settlement_id)
         return pb.CancelSettlementResponse(receipt=await receipt_of(self._d, settlement))
@@ -145,7 +165,9 @@ class Undo:
         kind = mapping.KIND_NAMES.get(request.kind, "")
         settlement = await self._settlement(caller.scope, request.settlement_id)
         line_nos: tuple[int, ...] = ()
-        if await self._existing(caller.scope, request.request_id, fp) is None:
+
+        async def plan() -> None:
+            nonlocal line_nos
             async with self._d.db.read() as session:
                 done = await repo.refunds_of(session, [settlement.settlement_id])
             line_nos = plan_refund(
@@ -154,6 +176,8 @@ class Undo:
                  if r.status != "FAILED"],
                 kind, list(request.line_nos))
             check_something_left(parts_of(settlement), refunded_sum(done), kind)
+
+        await self._planned(caller.scope, request.request_id, fp, plan)
         row = await self._run(caller, request.request_id, fp, settlement, Purpose.REFUND, kind,
                               line_nos)
         settlement = await self._settlement(caller.scope, row.settlement_id)
