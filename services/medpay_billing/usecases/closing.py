@@ -180,7 +180,7 @@ async def _finish(deps: Deps, visit, owner: str, split: split_pb2.ClaimSplit | N
         await events.append(session, visit.institution_code, "SETTLED", now,
                             visit_id=visit.visit_id, bill_id=bill_id,
                             agreement_id=visit.agreement_id)
-    await deps.bell.ring()
+    deps.bell.ring()
     log.info("visit_settled", visit_id=visit.visit_id, bill_id=bill_id, self_pay_fen=cash)
 
 

@@ -84,7 +84,7 @@ async def record(deps: Deps, bill_id: str, reference: str, txn: ChannelTransacti
         await events.append(session, bill.institution_code, "PAID", now, visit_id=bill.visit_id,
                             bill_id=bill_id, agreement_id=bill.agreement_id)
         await lift_suspension(session, bill.agreement_id, now)
-    await deps.bell.ring()
+    deps.bell.ring()
     log.info("bill_paid", bill_id=bill_id, amount_fen=txn.amount_fen)
 
 

@@ -193,7 +193,7 @@ async def _complete(deps: Deps, row, owner: str) -> None:  # type: ignore[no-unt
             business_date=business_day(now).isoformat(), created_at=now))
         await events.append(session, bill.institution_code, "REFUNDED", now, visit_id=row.visit_id,
                             bill_id=row.bill_id, agreement_id=bill.agreement_id)
-    await deps.bell.ring()
+    deps.bell.ring()
     log.info("visit_refunded", refund_id=row.refund_id, visit_id=row.visit_id,
              cash_written_off_fen=row.written_off_fen, cash_returned_fen=row.returned_fen)
 
