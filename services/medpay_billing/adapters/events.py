@@ -73,3 +73,10 @@ class EventBell:
         except TimeoutError:
             return False
         return True
+
+    async def check(self) -> None:
+        """For the health watchdog: a ring returns and wakes its waiter (streams just poll early)."""
+        ticket = self.ticket()
+        self.ring()
+        if not await self.wait(1.0, ticket):
+            raise RuntimeError("the event bell did not wake its waiter")
