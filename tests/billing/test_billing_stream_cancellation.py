@@ -20,6 +20,7 @@ from billing_world import EventWatcher, line, rid
 from medpay.billing.v1 import billing_pb2 as pb
 from medpay.billing.v1 import billing_pb2_grpc
 from medpay.common.v1 import insurance_pb2 as ins
+from medpay_kit.client import error_reason
 from support.harness import ROOT
 
 pytestmark = pytest.mark.db
@@ -125,3 +126,46 @@ def test_abruptly_cancelled_streams_leave_every_hospital_writing(world):
         fresh_busy.stop()
         fresh_quiet.stop()
     assert fresh_busy.error is None and fresh_quiet.error is None
+
+
+def test_a_close_or_payment_whose_caller_gave_up_does_not_block_the_retry(world):
+    """Callers whose deadline runs out at every point of CloseVisit and PayBill (before the
+    claim, during card's Authorize/Capture, during the channel charge): the work they
+    started is finished, not left leased for the recovery loop, so an immediate retry
+    under a new request id answers within a short deadline."""
+    hospital = world.hospital()
+    person = world.insured(balance_fen=50_000)
+    world.enrol(person, hospital, use_account=False)
+    for deadline in (0.01, 0.03, 0.06, 0.1, 0.15, 0.2, 0.3):
+        visit = world.open_visit(hospital, person)
+        world.post(hospital, visit.visit_id, line("A1", "250101001", "A", "30.00"))
+        try:
+            hospital.his.CloseVisit(pb.CloseVisitRequest(
+                request_id=rid("close"), visit_id=visit.visit_id), timeout=deadline)
+        except grpc.RpcError as exc:
+            assert exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED, exc
+        closed = hospital.his.CloseVisit(pb.CloseVisitRequest(
+            request_id=rid("close"), visit_id=visit.visit_id), timeout=SHORT)
+        assert closed.visit.status == pb.VISIT_STATUS_CLOSED
+        assert closed.bill.status == pb.BILL_STATUS_DUE
+
+        app = world.app(person)
+        try:
+            app.PayBill(pb.PayBillRequest(request_id=rid("pay"), bill_id=closed.bill.bill_id),
+                        timeout=deadline)
+        except grpc.RpcError as exc:
+            assert exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED, exc
+        deadline_at = time.monotonic() + SHORT
+        while True:  # the abandoned payment finishes on its own; no lease to wait out
+            try:
+                paid = app.PayBill(pb.PayBillRequest(
+                    request_id=rid("pay"), bill_id=closed.bill.bill_id), timeout=SHORT).bill
+                break
+            except grpc.RpcError as exc:
+                reason = error_reason(exc)
+                if reason == "BILL_ALREADY_PAID":
+                    paid = world.bill(app, closed.bill.bill_id)
+                    break
+                assert reason == "REQUEST_IN_PROGRESS" and time.monotonic() < deadline_at, exc
+                time.sleep(0.1)
+        assert paid.status == pb.BILL_STATUS_PAID

@@ -15,6 +15,7 @@ from medpay_billing.usecases import payments
 from medpay_billing.usecases.deps import Deps
 from medpay_billing.usecases.scope import agreement_row, bill_for, bill_line_map
 from medpay_kit.auth import current_caller
+from medpay_kit.detach import run_to_end
 from medpay_kit.errors import DomainError
 from medpay_kit.paging import decode_token, encode_token
 
@@ -71,13 +72,14 @@ async def pay_bill(deps: Deps, request: pb.PayBillRequest) -> pb.PayBillResponse
     if not payer:
         raise DomainError("INVALID_ARGUMENT", "payer_reference is required (the agreement has none)",
                           field="payer_reference")
-    reference = await payments.claim(deps, bill)
-    if reference is None:
+    # the bill's one payment slot is claimed and charged to the end even if the caller
+    # goes away, so it is not held until the lease runs out (kit.detach)
+    claimed, txn = await run_to_end(payments.claim_and_charge(deps, bill, payer))
+    if not claimed:
         async with deps.db.read() as session:
             fresh = await bill_for(session, caller, bill.bill_id)
         require_payable(BillStatus(fresh.status), fresh.self_pay_due_fen)
         raise DomainError("REQUEST_IN_PROGRESS", "a payment of this bill is in progress")
-    txn = await payments.charge(deps, bill.bill_id, reference, payer)
     refusal = payments.channel_refusal(txn)
     if refusal is not None:
         raise refusal

@@ -42,6 +42,7 @@ from medpay_billing.usecases.scope import (
     visit_for,
 )
 from medpay_kit.auth import current_caller
+from medpay_kit.detach import run_to_end
 from medpay_kit.errors import DomainError
 
 log = structlog.get_logger()
@@ -65,10 +66,9 @@ async def close_visit(deps: Deps, request: pb.CloseVisitRequest) -> pb.CloseVisi
             await deps.remember(caller, "CloseVisit", request, response)
             return response
         if status is VisitStatus.OPEN and not drove:
-            owner = new_owner()
-            if await _claim(deps, visit.visit_id, owner):
+            # claim and drive to the end even if this caller goes away (kit.detach)
+            if await run_to_end(_claim_and_drive(deps, visit.visit_id)):
                 drove = True
-                await drive(deps, visit.visit_id, owner)
                 continue
         if time.monotonic() > deadline:
             raise DomainError("REQUEST_IN_PROGRESS", "the visit is being closed; ask again shortly",
@@ -85,6 +85,14 @@ async def closed_response(deps: Deps, visit_id: str) -> pb.CloseVisitResponse:
                 bills.c.bill_id == visit.bill_id))).one()
             bill = convert.bill(row, await bill_line_map(session, visit_id))
     return pb.CloseVisitResponse(visit=convert.visit(visit), bill=bill)
+
+
+async def _claim_and_drive(deps: Deps, visit_id: str) -> bool:
+    owner = new_owner()
+    if not await _claim(deps, visit_id, owner):
+        return False
+    await drive(deps, visit_id, owner)
+    return True
 
 
 async def _claim(deps: Deps, visit_id: str, owner: str) -> bool:

@@ -50,6 +50,14 @@ async def claim(deps: Deps, bill: Row, *, auto_debit_on: str = "") -> str | None
     return reference if result.rowcount == 1 else None
 
 
+async def claim_and_charge(deps: Deps, bill: Row, payer: str) -> tuple[bool, ChannelTransaction | None]:
+    """Claim the bill and charge it: (False, None) when someone else holds the claim."""
+    reference = await claim(deps, bill)
+    if reference is None:
+        return False, None
+    return True, await charge(deps, bill.bill_id, reference, payer)
+
+
 async def charge(deps: Deps, bill_id: str, reference: str, payer: str) -> ChannelTransaction | None:
     """Charge a claimed bill and record the outcome; None when the reply was lost."""
     bill = await _bill(deps, bill_id)

@@ -31,6 +31,7 @@ from medpay_billing.usecases.deps import Deps
 from medpay_billing.usecases.payments import lift_suspension
 from medpay_billing.usecases.scope import live_lines, visit_for
 from medpay_kit.auth import current_caller
+from medpay_kit.detach import run_to_end
 from medpay_kit.errors import DomainError
 
 log = structlog.get_logger()
@@ -75,17 +76,23 @@ async def refund_visit(deps: Deps, request: pb.RefundVisitRequest) -> pb.RefundV
             raise DomainError("FAILED_PRECONDITION", "nothing was charged on this visit")
         his_ids, line_nos = _pick_lines(lines, list(request.his_line_ids))
         refund_id = new_id("RF", deps.now())
-        async with deps.db.write() as session:
-            await session.execute(refunds.insert().values(
-                refund_id=refund_id, visit_id=visit.visit_id, bill_id=visit.bill_id,
-                request_key=key, his_line_ids=json.dumps(his_ids), line_nos=json.dumps(line_nos),
-                status="PENDING", step="", written_off_fen=0, returned_fen=0, lease_owner=owner,
-                lease_until=deps.lease_until(), created_at=deps.now()))
     else:
         refund_id = pending.refund_id
-        if not await _take(deps, refund_id, owner, expired_only=False):
+
+    async def claim_and_drive() -> None:  # to the end even if the caller goes away (kit.detach)
+        if pending is None:
+            async with deps.db.write() as session:
+                await session.execute(refunds.insert().values(
+                    refund_id=refund_id, visit_id=visit.visit_id, bill_id=visit.bill_id,
+                    request_key=key, his_line_ids=json.dumps(his_ids),
+                    line_nos=json.dumps(line_nos), status="PENDING", step="", written_off_fen=0,
+                    returned_fen=0, lease_owner=owner, lease_until=deps.lease_until(),
+                    created_at=deps.now()))
+        elif not await _take(deps, refund_id, owner, expired_only=False):
             raise DomainError("REQUEST_IN_PROGRESS", "this refund is being made; ask again shortly")
-    await drive_refund(deps, refund_id, owner)
+        await drive_refund(deps, refund_id, owner)
+
+    await run_to_end(claim_and_drive())
     async with deps.db.read() as session:
         row = (await session.execute(select(refunds).where(R.refund_id == refund_id))).one()
     if row.status != "COMPLETED":

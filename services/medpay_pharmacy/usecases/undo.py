@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from medpay.pharmacy.v1 import pharmacy_pb2 as pb
 from medpay_kit.auth import Caller
+from medpay_kit.detach import run_to_end
 from medpay_kit.errors import DomainError
 from medpay_kit.idempotency import check_request_id
 from medpay_pharmacy import mapping
@@ -72,6 +73,18 @@ class Undo:
     async def _run(self, caller: Caller, request_id: str, fp: bytes, settlement: Row,
                    purpose: Purpose, kind: str, line_nos: tuple[int, ...]) -> Row:
         """Write the refund intent (unless a twin did) and drive it to its end."""
+        driven = await run_to_end(self._intent_and_drive(request_id, fp, settlement, purpose,
+                                                         kind, line_nos))
+        if driven is None:
+            existing = await self._existing(settlement.institution_code, request_id, fp)
+            assert existing is not None
+            return await self._finish(existing)
+        return self._outcome(driven)
+
+    async def _intent_and_drive(self, request_id: str, fp: bytes, settlement: Row,
+                                purpose: Purpose, kind: str, line_nos: tuple[int, ...]) -> Row | None:
+        """The intent written and driven to its end even if the caller goes away meanwhile
+        (kit.detach), so its lease is not left held; None when a twin wrote it first."""
         now = self._d.now()
         owner = new_lease_owner()
         refund_id = new_id("RF", now)
@@ -89,12 +102,10 @@ class Undo:
                         business_date=business_date(now), created_at=now, refunded_at=None,
                         lease_owner=owner, lease_until=self._d.lease_until())
         except IntegrityError:
-            twin = True  # type: ignore[assignment]
+            return None
         if twin is not None:
-            existing = await self._existing(settlement.institution_code, request_id, fp)
-            assert existing is not None
-            return await self._finish(existing)
-        return self._outcome(await self._driver.drive(refund_id, owner))
+            return None
+        return await self._driver.drive(refund_id, owner)
 
     async def _finish(self, row: Row) -> Row:
         """An existing refund: wait for its driver, or resume it if the driver is gone."""
@@ -102,12 +113,9 @@ class Undo:
         delay = 0.02
         while row.status == "PENDING":
             if repo.aware(row.lease_until) < self._d.now():
-                owner = new_lease_owner()
-                async with self._d.db.write() as session:
-                    claimed = await repo.claim_refund(session, row.refund_id, owner,
-                                                      self._d.now(), self._d.lease_until())
-                if claimed:
-                    row = await self._driver.drive(row.refund_id, owner)
+                taken = await run_to_end(self._take_over(row.refund_id))
+                if taken is not None:
+                    row = taken
                     break
             if time.monotonic() >= give_up:
                 break
@@ -115,6 +123,14 @@ class Undo:
             delay = min(delay * 2, 0.25)
             row = await self._driver.load(row.refund_id)
         return self._outcome(row)
+
+    async def _take_over(self, refund_id: str) -> Row | None:
+        """Claim a refund whose driver is gone and drive it (None: someone else has it)."""
+        owner = new_lease_owner()
+        async with self._d.db.write() as session:
+            claimed = await repo.claim_refund(session, refund_id, owner, self._d.now(),
+                                              self._d.lease_until())
+        return await self._driver.drive(refund_id, owner) if claimed else None
 
     @staticmethod
     def _outcome(row: Row) -> Row:
