@@ -67,4 +67,5 @@ async def build(runtime: Runtime) -> App:
         background=[every(settings.recovery_interval_s, "billing_recovery", recover),
                     every(settings.collection_interval_s, "billing_collection",
                           lambda: collect(deps))],
+        checks={"event_bell": deps.bell.check},
     )

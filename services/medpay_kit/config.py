@@ -35,6 +35,9 @@ class ServiceSettings(BaseSettings):
     max_message_bytes: int = Field(default=4 * MiB, ge=64 * 1024, le=64 * MiB)
     shutdown_grace_s: float = Field(default=5.0, ge=0, le=120)
     peer_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    # the health watchdog (medpay_kit.watchdog): how often it probes, and how long a check may take
+    health_interval_s: float = Field(default=5.0, gt=0, le=300)
+    health_timeout_s: float = Field(default=3.0, gt=0, le=60)
     # Benchmark only, honoured by the echo service alone: serve with no interceptor (so no
     # authentication) and no telemetry, to measure what the cross-cutting code costs.
     bare: bool = False

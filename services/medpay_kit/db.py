@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from opentelemetry import trace
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -150,6 +150,14 @@ class Database:
         with self._span("db.read"):
             async with self._reader() as session, session.begin():
                 yield session
+
+    async def ping(self) -> None:
+        """A trivial round trip on every engine, for the health watchdog (no span: it is
+        not a request's work). On SQLite the writer opens ``BEGIN IMMEDIATE``, so it fails
+        while another process holds the write lock."""
+        for engine in self.engines:
+            async with engine.connect() as conn:  # run_sync: the SQLite driver never awaits
+                await conn.run_sync(lambda sync: sync.execute(text("SELECT 1")))
 
     @property
     def engines(self) -> tuple[AsyncEngine, ...]:

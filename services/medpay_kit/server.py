@@ -4,7 +4,9 @@
 sets up logging and telemetry, lets the service's composition root ``build`` wire its
 parts (database, peers, servicers, background loops), then serves on grpc.aio with mTLS,
 the stock health service and reflection, explicit message size limits, and graceful
-shutdown on SIGTERM/SIGINT (health NOT_SERVING, then ``stop(grace)``).
+shutdown on SIGTERM/SIGINT (health NOT_SERVING, then ``stop(grace)``). A watchdog
+(``medpay_kit.watchdog``) keeps health NOT_SERVING while the databases, the service's own
+checks or its background jobs fail.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from medpay_kit.interceptor import CallInterceptor
 from medpay_kit.logging import configure_logging
 from medpay_kit.migrations import upgrade
 from medpay_kit.telemetry import Telemetry
+from medpay_kit.watchdog import Check, Watchdog, tasks_running
 
 log = structlog.get_logger()
 
@@ -50,6 +53,8 @@ class App:
     access: ServiceAccess  # who may call which RPC (medpay_kit.access)
     resolvers: Mapping[str, Resolver] = field(default_factory=dict)
     background: Sequence[Callable[[], Awaitable[None]]] = ()
+    #: the service's own health checks (name → coroutine that raises when it cannot serve)
+    checks: Mapping[str, Check] = field(default_factory=dict)
 
 
 class Runtime:
@@ -61,12 +66,14 @@ class Runtime:
         self.telemetry = telemetry
         self.clock = Clock(settings.clock_offset_file)
         self._closers: list[Callable[[], Awaitable[Any]]] = []
+        self.databases: list[Database] = []
 
     async def database(self, package: str) -> Database:
         """Open the service database and upgrade it to the newest migration."""
         url = self.settings.database_url
         await asyncio.to_thread(upgrade, package, url)
         db = Database(url)
+        self.databases.append(db)
         self._closers.append(db.dispose)
         return db
 
@@ -140,9 +147,17 @@ async def _serve(name: str, settings: ServiceSettings, telemetry: Telemetry,
         loop.add_signal_handler(sig, stop.set)
     tasks = [asyncio.create_task(job(), name=getattr(job, "__name__", "job"))
              for job in app.background]
+    checks: dict[str, Check] = {f"database{i or ''}": db.ping
+                                for i, db in enumerate(runtime.databases)}
+    watchdog = Watchdog(health_servicer, names, {
+        **checks, **app.checks, "background_jobs": tasks_running(tasks)},
+        interval_s=settings.health_interval_s, timeout_s=settings.health_timeout_s)
+    watching = asyncio.create_task(watchdog.run(), name="health_watchdog")
     await stop.wait()
 
     log.info("service_stopping", grace_s=settings.shutdown_grace_s)
+    watching.cancel()  # first, so it cannot set SERVING again after the line below
+    await asyncio.gather(watching, return_exceptions=True)
     await health_servicer.enter_graceful_shutdown()
     for task in tasks:
         task.cancel()

@@ -9,15 +9,22 @@ In WAL mode with ``synchronous=NORMAL`` a statement is a few microseconds of wor
 pages in memory (no fsync at commit) unless it has to wait for another connection's lock.
 So this adapter runs every statement, commit and rollback directly on the event loop with
 SQLite's busy timeout at zero: nothing can sleep there. A statement SQLite refuses as
-busy (another process holds the write lock, say an operator's tool) is run again on the
-connection's own aiosqlite thread with the configured timeout, where waiting blocks
-nothing else. Same SQL, same results, same errors; the only difference is where the rare
-wait happens.
+busy (another process holds the write lock, say an operator's tool) is tried again after
+an ``asyncio.sleep`` (1 ms doubling to 50 ms, like SQLite's own busy handler) until the
+configured timeout, so the loop goes on serving meanwhile. The wait is an await between
+attempts, never a statement in flight: a caller cancelled while waiting (its deadline
+passed, a health probe gave up) leaves the connection idle, ready for its rollback and
+the next user. (Retrying on aiosqlite's thread would leave that thread running the
+statement after the cancellation, on the connection the loop then rolls back and hands
+to the next writer.) Same SQL, same results, same errors; the only difference is where
+the rare wait happens.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -48,16 +55,6 @@ def _execute(conn: sqlite3.Connection, operation: Any, parameters: Any, many: bo
         return None, None, cursor.lastrowid, cursor.rowcount
     finally:
         cursor.close()
-
-
-def _patiently(conn: sqlite3.Connection, timeout_ms: int, work: Callable[..., Any],
-               *args: Any) -> Any:
-    """On the aiosqlite thread: ``work`` with the busy timeout, then back to zero."""
-    conn.execute(f"PRAGMA busy_timeout={timeout_ms}")
-    try:
-        return work(conn, *args)
-    finally:
-        conn.execute("PRAGMA busy_timeout=0")
 
 
 def _busy(error: Exception) -> bool:
@@ -100,16 +97,23 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         self.timeout_ms = timeout_ms
 
     def run(self, work: Callable[..., Any], *args: Any) -> Any:
-        """``work(conn, *args)`` on the event loop; on the thread if SQLite says busy."""
+        """``work(conn, *args)`` on the event loop, tried again while SQLite says busy."""
         conn = self._connection._conn
+        give_up = 0.0
+        delay = 0.001
         try:
-            try:
-                return work(conn, *args)
-            except sqlite3.OperationalError as error:
-                if not _busy(error):
-                    raise
-            return self.await_(self._connection._execute(
-                _patiently, conn, self.timeout_ms, work, *args))
+            while True:
+                try:
+                    return work(conn, *args)
+                except sqlite3.OperationalError as error:
+                    if not _busy(error):
+                        raise
+                    now = time.monotonic()
+                    give_up = give_up or now + self.timeout_ms / 1000
+                    if now >= give_up:
+                        raise
+                self.await_(asyncio.sleep(min(delay, give_up - now)))
+                delay = min(delay * 2, 0.05)
         except Exception as error:
             self._handle_exception(error)
 

@@ -39,18 +39,44 @@ async def after(session: AsyncSession, institution_code: str, after_id: int,
 
 
 class EventBell:
-    """Wakes the event streams of this process when an event commits (polling covers the rest)."""
+    """Wakes the event streams of this process when an event commits (polling covers the rest).
+
+    Each ring sets the current ``asyncio.Event`` and puts a fresh one in its place, so
+    ``ring`` is synchronous and never waits for anything (it used to take an
+    ``asyncio.Condition``'s lock: on Python 3.11 a waiter cancelled twice inside
+    ``wait_for(cond.wait())`` can leave that lock held for good, and then every commit
+    that rings hangs). A waiter only ever awaits an Event, and a cancelled ``Event.wait``
+    just drops its own future: nothing shared is held while waiting.
+    """
 
     def __init__(self) -> None:
-        self._cond = asyncio.Condition()
+        self._next = asyncio.Event()
 
-    async def ring(self) -> None:
-        async with self._cond:
-            self._cond.notify_all()
+    def ticket(self) -> asyncio.Event:
+        """The event the next ring sets; take it before reading, so no ring is missed."""
+        return self._next
 
-    async def wait(self, seconds: float) -> None:
-        async with self._cond:
-            try:
-                await asyncio.wait_for(self._cond.wait(), seconds)
-            except TimeoutError:
-                pass
+    def ring(self) -> None:
+        rung, self._next = self._next, asyncio.Event()
+        rung.set()
+
+    async def wait(self, seconds: float, ticket: asyncio.Event | None = None) -> bool:
+        """Until the next ring (or the one ``ticket`` was taken for) or ``seconds``; True if rung."""
+        ticket = ticket or self._next
+        if ticket.is_set():
+            return True
+        try:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for runs the wait in a task of
+            # its own and can swallow the caller's cancellation (cpython gh-86296)
+            async with asyncio.timeout(seconds):
+                await ticket.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    async def check(self) -> None:
+        """For the health watchdog: a ring returns and wakes its waiter (streams just poll early)."""
+        ticket = self.ticket()
+        self.ring()
+        if not await self.wait(1.0, ticket):
+            raise RuntimeError("the event bell did not wake its waiter")

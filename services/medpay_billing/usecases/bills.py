@@ -16,8 +16,10 @@ from medpay_billing.usecases import payments
 from medpay_billing.usecases.deps import Deps
 from medpay_billing.usecases.scope import agreement_row, bill_for, bill_line_map
 from medpay_kit.auth import Caller, current_caller
+from medpay_kit.detach import run_to_end
 from medpay_kit.errors import DomainError, outcome_unknown_on_failure
 from medpay_kit.paging import decode_token, encode_token
+from medpay_kit.payment_channel import ChannelTransaction
 
 B = bills.c
 
@@ -80,12 +82,6 @@ async def _pay_bill(deps: Deps, caller: Caller, request: pb.PayBillRequest) -> p
     if not payer:
         raise DomainError("INVALID_ARGUMENT", "payer_reference is required (the agreement has none)",
                           field="payer_reference")
-    reference = await payments.claim(deps, bill)
-    if reference is None:
-        async with deps.db.read() as session:
-            fresh = await bill_for(session, caller, bill.bill_id)
-        require_payable(BillStatus(fresh.status), fresh.self_pay_due_fen)
-        raise DomainError("REQUEST_IN_PROGRESS", "a payment of this bill is in progress")
     stored: list[pb.PayBillResponse] = []
 
     async def reply(session: AsyncSession) -> None:  # in the transaction that records it
@@ -100,15 +96,28 @@ async def _pay_bill(deps: Deps, caller: Caller, request: pb.PayBillRequest) -> p
         await deps.store.remember(session, caller.key, "PayBill", request.request_id, request,
                                   response)
 
-    # claimed: the charge may happen from here on, and the collection pass ends what is left
-    with outcome_unknown_on_failure("the outcome is not known yet; retry with the same "
-                                    "request_id or ask GetBill", billId=bill.bill_id):
-        txn = await payments.charge(deps, bill.bill_id, reference, payer, reply)
-        refusal = payments.channel_refusal(txn)
-        if refusal is not None:
-            raise refusal
-        if stored:
-            return stored[0]
-        # recorded by the collection pass meanwhile: the bill as it is now is the reply
-        return await deps.remember(caller, "PayBill", request, pb.PayBillResponse(
-            bill=await bill_message(deps, bill.bill_id)))
+    async def claim_and_charge() -> tuple[bool, ChannelTransaction | None]:
+        reference = await payments.claim(deps, bill)
+        if reference is None:
+            return False, None
+        # claimed: the charge may happen from here on, and the collection pass ends what is left
+        with outcome_unknown_on_failure("the outcome is not known yet; retry with the same "
+                                        "request_id or ask GetBill", billId=bill.bill_id):
+            return True, await payments.charge(deps, bill.bill_id, reference, payer, reply)
+
+    # the bill's one payment slot is claimed and charged to the end even if the caller
+    # goes away, so it is not held until the lease runs out (kit.detach)
+    claimed, txn = await run_to_end(claim_and_charge())
+    if not claimed:
+        async with deps.db.read() as session:
+            fresh = await bill_for(session, caller, bill.bill_id)
+        require_payable(BillStatus(fresh.status), fresh.self_pay_due_fen)
+        raise DomainError("REQUEST_IN_PROGRESS", "a payment of this bill is in progress")
+    refusal = payments.channel_refusal(txn)
+    if refusal is not None:
+        raise refusal
+    if stored:
+        return stored[0]
+    # recorded by the collection pass meanwhile: the bill as it is now is the reply
+    return await deps.remember(caller, "PayBill", request, pb.PayBillResponse(
+        bill=await bill_message(deps, bill.bill_id)))

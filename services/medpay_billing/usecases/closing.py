@@ -42,6 +42,7 @@ from medpay_billing.usecases.scope import (
     visit_for,
 )
 from medpay_kit.auth import Caller, current_caller
+from medpay_kit.detach import run_to_end
 from medpay_kit.errors import DomainError, outcome_unknown_on_failure
 
 log = structlog.get_logger()
@@ -66,14 +67,9 @@ async def _close_visit(deps: Deps, caller: Caller, request: pb.CloseVisitRequest
             return await deps.remember(caller, "CloseVisit", request,
                                        await closed_response(deps, visit.visit_id))
         if status is VisitStatus.OPEN and not drove:
-            owner = new_owner()
-            if await _claim(deps, visit.visit_id, owner):
+            # claim and drive to the end even if this caller goes away (kit.detach)
+            if await run_to_end(_claim_and_drive(deps, visit.visit_id)):
                 drove = True
-                # CLOSING: money may move from here on, and recovery ends what is left
-                with outcome_unknown_on_failure("the outcome is not known yet; retry with "
-                                                "the same request_id or ask ListVisits",
-                                                visitId=visit.visit_id):
-                    await drive(deps, visit.visit_id, owner)
                 continue
         if time.monotonic() > deadline:
             raise DomainError("REQUEST_IN_PROGRESS", "the visit is being closed; ask again shortly",
@@ -90,6 +86,17 @@ async def closed_response(deps: Deps, visit_id: str) -> pb.CloseVisitResponse:
                 bills.c.bill_id == visit.bill_id))).one()
             bill = convert.bill(row, await bill_line_map(session, visit_id))
     return pb.CloseVisitResponse(visit=convert.visit(visit), bill=bill)
+
+
+async def _claim_and_drive(deps: Deps, visit_id: str) -> bool:
+    owner = new_owner()
+    if not await _claim(deps, visit_id, owner):
+        return False
+    # CLOSING: money may move from here on, and recovery ends what is left
+    with outcome_unknown_on_failure("the outcome is not known yet; retry with the same "
+                                    "request_id or ask ListVisits", visitId=visit_id):
+        await drive(deps, visit_id, owner)
+    return True
 
 
 async def _claim(deps: Deps, visit_id: str, owner: str) -> bool:
@@ -186,7 +193,7 @@ async def _finish(deps: Deps, visit, owner: str, split: split_pb2.ClaimSplit | N
         await events.append(session, visit.institution_code, "SETTLED", now,
                             visit_id=visit.visit_id, bill_id=bill_id,
                             agreement_id=visit.agreement_id)
-    await deps.bell.ring()
+    deps.bell.ring()
     log.info("visit_settled", visit_id=visit.visit_id, bill_id=bill_id, self_pay_fen=cash)
 
 

@@ -80,7 +80,7 @@ async def _mark_overdue(deps: Deps, today: date) -> None:
             if suspended:
                 await events.append(session, bill.institution_code, "AGREEMENT_SUSPENDED", now,
                                     agreement_id=agreement.agreement_id)
-        await deps.bell.ring()
+        deps.bell.ring()
         log.info("bill_overdue", bill_id=bill.bill_id, agreement_id=bill.agreement_id)
 
 
@@ -108,5 +108,5 @@ async def _blacklist(deps: Deps, today: date) -> None:
                 continue
             await events.append(session, row.institution_code, "AGREEMENT_BLACKLISTED", now,
                                 agreement_id=row.agreement_id)
-        await deps.bell.ring()
+        deps.bell.ring()
         log.info("agreement_blacklisted", agreement_id=row.agreement_id)

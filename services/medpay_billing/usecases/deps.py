@@ -61,7 +61,7 @@ class Deps:
                    work: Callable[[AsyncSession], Awaitable[M]]) -> M:
         """An idempotent mutation: one write transaction, the response remembered in it."""
         response = await self.store.run(self.db, caller.key, method, request, response_type, work)
-        await self.bell.ring()
+        self.bell.ring()
         return response
 
     async def first(self, caller: Caller, method: str, request: M, response_type: type[M],

@@ -28,10 +28,11 @@ async def watch(deps: Deps, request: pb.WatchVisitEventsRequest,
                           field="after_event_id")
     last = request.after_event_id
     while True:
+        ticket = deps.bell.ticket()  # before the read: a commit during it still wakes us
         async with deps.db.read() as session:
             rows = await events.after(session, code, last)
         for row in rows:
             last = row.event_id
             yield pb.WatchVisitEventsResponse(event=convert.event(row))
         if not rows:
-            await deps.bell.wait(deps.settings.event_poll_s)
+            await deps.bell.wait(deps.settings.event_poll_s, ticket)

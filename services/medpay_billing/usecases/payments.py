@@ -94,7 +94,7 @@ async def record(deps: Deps, bill_id: str, reference: str, txn: ChannelTransacti
         await lift_suspension(session, bill.agreement_id, now)
         if reply is not None:
             await reply(session)
-    await deps.bell.ring()
+    deps.bell.ring()
     log.info("bill_paid", bill_id=bill_id, amount_fen=txn.amount_fen)
 
 

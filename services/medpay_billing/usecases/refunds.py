@@ -32,6 +32,7 @@ from medpay_billing.usecases.deps import Deps
 from medpay_billing.usecases.payments import lift_suspension
 from medpay_billing.usecases.scope import live_lines, visit_for
 from medpay_kit.auth import Caller, current_caller
+from medpay_kit.detach import run_to_end
 from medpay_kit.errors import OUTCOME_UNKNOWN_REASONS, DomainError, outcome_unknown_on_failure
 
 log = structlog.get_logger()
@@ -79,33 +80,41 @@ async def _refund_visit(deps: Deps, caller: Caller,
         pending = (await session.execute(select(refunds).where(R.request_key == key))).first()
         lines = await live_lines(session, visit.visit_id)
     owner = new_owner()
-    refund_id = new_id("RF", deps.now())
-    if pending is None:
-        try:
-            require_refundable(VisitStatus(visit.status))
-            if not visit.bill_id:
-                raise DomainError("FAILED_PRECONDITION", "nothing was charged on this visit")
-            his_ids, line_nos = _pick_lines(lines, list(request.his_line_ids))
-            async with deps.db.write() as session:
-                await session.execute(refunds.insert().values(
-                    refund_id=refund_id, visit_id=visit.visit_id, bill_id=visit.bill_id,
-                    request_key=key, his_line_ids=json.dumps(his_ids),
-                    line_nos=json.dumps(line_nos), status="PENDING", step="", written_off_fen=0,
-                    returned_fen=0, lease_owner=owner, lease_until=deps.lease_until(),
-                    created_at=deps.now()))
-        except (DomainError, IntegrityError):  # refused, unless by a twin's own refund
-            pending = await _pending(deps, key)
-            if pending is None:
-                raise
-    if pending is not None:
-        refund_id = pending.refund_id
-        if pending.status == "PENDING" and not await _take(deps, refund_id, owner,
-                                                           expired_only=False):
-            raise DomainError("REQUEST_IN_PROGRESS", "this refund is being made; ask again shortly")
-    # the intent exists: money may move from here on, and recovery ends what is left
+
+    async def claim_and_drive() -> str:  # to the end even if the caller goes away (kit.detach)
+        found, refund_id = pending, new_id("RF", deps.now())
+        if found is None:
+            try:
+                require_refundable(VisitStatus(visit.status))
+                if not visit.bill_id:
+                    raise DomainError("FAILED_PRECONDITION", "nothing was charged on this visit")
+                his_ids, line_nos = _pick_lines(lines, list(request.his_line_ids))
+                async with deps.db.write() as session:
+                    await session.execute(refunds.insert().values(
+                        refund_id=refund_id, visit_id=visit.visit_id, bill_id=visit.bill_id,
+                        request_key=key, his_line_ids=json.dumps(his_ids),
+                        line_nos=json.dumps(line_nos), status="PENDING", step="",
+                        written_off_fen=0, returned_fen=0, lease_owner=owner,
+                        lease_until=deps.lease_until(), created_at=deps.now()))
+            except (DomainError, IntegrityError):  # refused, unless by a twin's own refund
+                found = await _pending(deps, key)
+                if found is None:
+                    raise
+        if found is not None:
+            refund_id = found.refund_id
+            if found.status == "PENDING" and not await _take(deps, refund_id, owner,
+                                                             expired_only=False):
+                raise DomainError("REQUEST_IN_PROGRESS",
+                                  "this refund is being made; ask again shortly")
+        # the intent exists: money may move from here on, and recovery ends what is left
+        with outcome_unknown_on_failure("the outcome is not known yet; retry with the same "
+                                        "request_id or ask GetBill", refundId=refund_id):
+            await drive_refund(deps, refund_id, owner)
+        return refund_id
+
+    refund_id = await run_to_end(claim_and_drive())
     with outcome_unknown_on_failure("the outcome is not known yet; retry with the same "
                                     "request_id or ask GetBill", refundId=refund_id):
-        await drive_refund(deps, refund_id, owner)
         async with deps.db.read() as session:
             row = (await session.execute(select(refunds).where(R.refund_id == refund_id))).one()
         if row.status == "FAILED":
@@ -216,7 +225,7 @@ async def _complete(deps: Deps, row, owner: str) -> None:  # type: ignore[no-unt
             business_date=business_day(now).isoformat(), created_at=now))
         await events.append(session, bill.institution_code, "REFUNDED", now, visit_id=row.visit_id,
                             bill_id=row.bill_id, agreement_id=bill.agreement_id)
-    await deps.bell.ring()
+    deps.bell.ring()
     log.info("visit_refunded", refund_id=row.refund_id, visit_id=row.visit_id,
              cash_written_off_fen=row.written_off_fen, cash_returned_fen=row.returned_fen)
 

@@ -101,6 +101,9 @@ class FacePool:
         return FaceObservation(embedding=out[1], landmarks=out[2], box=out[3])
 
     async def _run(self, fn: Any, *args: Any) -> Any:
+        # A caller cancelled meanwhile only stops waiting: a frame not yet started is dropped
+        # (the executor future is cancelled with it), one in a worker is finished and its
+        # result discarded. No worker or queue slot stays taken, nothing else is held.
         executor = self._executor
         try:
             return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from medpay.pharmacy.v1 import pharmacy_pb2 as pb
 from medpay_kit.auth import Caller
+from medpay_kit.detach import run_to_end
 from medpay_kit.errors import DomainError, outcome_unknown_on_failure
 from medpay_kit.idempotency import check_request_id, fingerprint
 from medpay_kit.interceptor import call_deadline
@@ -43,6 +44,12 @@ async def receipt_of(deps: Deps, row: Row) -> pb.Receipt:
     return mapping.receipt(row, refund_rows)
 
 
+def _outcome_unknown(settlement_id: str):  # type: ignore[no-untyped-def]
+    """After the intent exists: money may move, and recovery ends what is left."""
+    return outcome_unknown_on_failure("the outcome is not known yet; retry with the same "
+                                      "request_id or ask GetSettlement", settlementId=settlement_id)
+
+
 class Settle:
     def __init__(self, deps: Deps, driver: Driver) -> None:
         self._d = deps
@@ -57,18 +64,13 @@ class Settle:
         context_id = request.payment_context_id
         if request.WhichOneof("payment") == "qr_payload":
             context_id = await self._exchange_qr(caller.scope, request)
-        row, owner = await self._write_intent(caller, request, context_id)
+        row, owner = await run_to_end(self._intent_and_drive(caller, request, context_id))
         if row.request_hash != fingerprint(request):
             raise DomainError("IDEMPOTENCY_MISMATCH",
                               "this request_id was already used for a different settlement")
         # the intent exists: money may move from here on, and recovery ends what is left
-        with outcome_unknown_on_failure("the outcome is not known yet; retry with the same "
-                                        "request_id or ask GetSettlement",
-                                        settlementId=row.settlement_id):
-            if owner is not None:
-                row = await self._driver.drive(row.settlement_id, owner, live=True,
-                                               payer_reference=request.payer_reference, row=row)
-            else:
+        with _outcome_unknown(row.settlement_id):
+            if owner is None:
                 row = await self.await_outcome(row, request)
             # a settlement this call drove to its end (its lease still ours) has no refunds
             return await self.outcome(row,
@@ -88,6 +90,17 @@ class Settle:
             resolve_request_id(code, request.request_id, "Settle"), request.qr_payload, code)
         await remember_context(self._d, code, resolved)
         return resolved.payment_context_id
+
+    async def _intent_and_drive(self, caller: Caller, request: pb.SettleRequest,
+                                context_id: str) -> tuple[Row, str | None]:
+        """The intent, driven to its end if this call wrote it, even if the caller goes
+        away meanwhile (kit.detach): a lease is never left held by a call that is gone."""
+        row, owner = await self._write_intent(caller, request, context_id)
+        if owner is not None:
+            with _outcome_unknown(row.settlement_id):
+                row = await self._driver.drive(row.settlement_id, owner, live=True,
+                                               payer_reference=request.payer_reference, row=row)
+        return row, owner
 
     async def _write_intent(self, caller: Caller, request: pb.SettleRequest,
                             context_id: str) -> tuple[Row, str | None]:
@@ -138,20 +151,27 @@ class Settle:
         delay = 0.02
         while row.status == Status.PENDING:
             if repo.aware(row.lease_until) < self._d.now():
-                owner = new_lease_owner()
-                async with self._d.db.write() as session:
-                    claimed = await repo.claim_settlement(session, row.settlement_id, owner,
-                                                          self._d.now(), self._d.lease_until())
-                if claimed:
-                    return await self._driver.drive(
-                        row.settlement_id, owner, live=request is not None,
-                        payer_reference=request.payer_reference if request else "")
+                taken = await run_to_end(self._take_over(row, request))
+                if taken is not None:
+                    return taken
             if time.monotonic() >= give_up:
                 break
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.25)
             row = await self._driver.load(row.settlement_id)
         return row
+
+    async def _take_over(self, row: Row, request: pb.SettleRequest | None) -> Row | None:
+        """Claim a settlement whose driver is gone and drive it (None: someone else has it)."""
+        owner = new_lease_owner()
+        async with self._d.db.write() as session:
+            claimed = await repo.claim_settlement(session, row.settlement_id, owner,
+                                                  self._d.now(), self._d.lease_until())
+        if not claimed:
+            return None
+        return await self._driver.drive(
+            row.settlement_id, owner, live=request is not None,
+            payer_reference=request.payer_reference if request else "")
 
     async def outcome(self, row: Row, *, refunds_possible: bool = True) -> pb.SettleResponse:
         if row.status == Status.PENDING:

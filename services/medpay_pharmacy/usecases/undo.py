@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from medpay.pharmacy.v1 import pharmacy_pb2 as pb
 from medpay_kit.auth import Caller
+from medpay_kit.detach import run_to_end
 from medpay_kit.errors import DomainError, outcome_unknown_on_failure
 from medpay_kit.idempotency import check_request_id
 from medpay_pharmacy import mapping
@@ -46,6 +47,13 @@ def call_fingerprint(method: str, request: Message) -> bytes:
                           request.SerializeToString(deterministic=True)).digest()
 
 
+def _outcome_unknown(settlement_id: str, refund_id: str):  # type: ignore[no-untyped-def]
+    """After the refund intent exists: money may move, and recovery ends what is left."""
+    return outcome_unknown_on_failure("the outcome is not known yet; retry with the same "
+                                      "request_id or ask GetSettlement", refundId=refund_id,
+                                      settlementId=settlement_id)
+
+
 class Undo:
     def __init__(self, deps: Deps, driver: RefundDriver, settle: Settle) -> None:
         self._d = deps
@@ -72,6 +80,19 @@ class Undo:
     async def _run(self, caller: Caller, request_id: str, fp: bytes, settlement: Row,
                    purpose: Purpose, kind: str, line_nos: tuple[int, ...]) -> Row:
         """Write the refund intent (unless a twin did) and drive it to its end."""
+        driven = await run_to_end(self._intent_and_drive(request_id, fp, settlement, purpose,
+                                                         kind, line_nos))
+        if driven is not None:
+            return self._outcome(driven)
+        existing = await self._existing(settlement.institution_code, request_id, fp)
+        assert existing is not None
+        with _outcome_unknown(settlement.settlement_id, existing.refund_id):
+            return await self._finish(existing)
+
+    async def _intent_and_drive(self, request_id: str, fp: bytes, settlement: Row,
+                                purpose: Purpose, kind: str, line_nos: tuple[int, ...]) -> Row | None:
+        """The intent written and driven to its end even if the caller goes away meanwhile
+        (kit.detach), so its lease is not left held; None when a twin wrote it first."""
         now = self._d.now()
         owner = new_lease_owner()
         refund_id = new_id("RF", now)
@@ -89,18 +110,12 @@ class Undo:
                         business_date=business_date(now), created_at=now, refunded_at=None,
                         lease_owner=owner, lease_until=self._d.lease_until())
         except IntegrityError:
-            twin = True  # type: ignore[assignment]
+            return None
         if twin is not None:
-            existing = await self._existing(settlement.institution_code, request_id, fp)
-            assert existing is not None
-            refund_id = existing.refund_id
+            return None
         # the intent exists: money may move from here on, and recovery ends what is left
-        with outcome_unknown_on_failure("the outcome is not known yet; retry with the same "
-                                        "request_id or ask GetSettlement", refundId=refund_id,
-                                        settlementId=settlement.settlement_id):
-            if twin is not None:
-                return await self._finish(existing)
-            return self._outcome(await self._driver.drive(refund_id, owner))
+        with _outcome_unknown(settlement.settlement_id, refund_id):
+            return await self._driver.drive(refund_id, owner)
 
     async def _planned(self, code: str, request_id: str, fp: bytes, plan) -> None:  # type: ignore[no-untyped-def]
         """Check a new request with ``plan``; a refusal that a twin's refund explains (it
@@ -119,12 +134,9 @@ class Undo:
         delay = 0.02
         while row.status == "PENDING":
             if repo.aware(row.lease_until) < self._d.now():
-                owner = new_lease_owner()
-                async with self._d.db.write() as session:
-                    claimed = await repo.claim_refund(session, row.refund_id, owner,
-                                                      self._d.now(), self._d.lease_until())
-                if claimed:
-                    row = await self._driver.drive(row.refund_id, owner)
+                taken = await run_to_end(self._take_over(row.refund_id))
+                if taken is not None:
+                    row = taken
                     break
             if time.monotonic() >= give_up:
                 break
@@ -132,6 +144,14 @@ class Undo:
             delay = min(delay * 2, 0.25)
             row = await self._driver.load(row.refund_id)
         return self._outcome(row)
+
+    async def _take_over(self, refund_id: str) -> Row | None:
+        """Claim a refund whose driver is gone and drive it (None: someone else has it)."""
+        owner = new_lease_owner()
+        async with self._d.db.write() as session:
+            claimed = await repo.claim_refund(session, refund_id, owner, self._d.now(),
+                                              self._d.lease_until())
+        return await self._driver.drive(refund_id, owner) if claimed else None
 
     @staticmethod
     def _outcome(row: Row) -> Row:
