@@ -9,7 +9,6 @@ offline with the published keys (:func:`read_assertion`) and then consume them o
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -19,6 +18,7 @@ import grpc
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from medpay_kit import b64url
 from medpay_kit.clock import Clock
 from medpay_kit.errors import DomainError
 
@@ -45,26 +45,18 @@ class AssertionClaims:
         return datetime.fromtimestamp(self.exp, UTC)
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def sign_assertion(claims: AssertionClaims, key_id: str, key: Ed25519PrivateKey) -> str:
-    header = _b64(json.dumps({"alg": "EdDSA", "kid": key_id, "typ": "JWT"},
+    header = b64url.encode(json.dumps({"alg": "EdDSA", "kid": key_id, "typ": "JWT"},
                              separators=(",", ":")).encode())
-    payload = _b64(json.dumps(asdict(claims), separators=(",", ":"), sort_keys=True).encode())
+    payload = b64url.encode(json.dumps(asdict(claims), separators=(",", ":"), sort_keys=True).encode())
     signing_input = f"{header}.{payload}".encode()
-    return f"{header}.{payload}.{_b64(key.sign(signing_input))}"
+    return f"{header}.{payload}.{b64url.encode(key.sign(signing_input))}"
 
 
 def assertion_key_id(token: str) -> str:
     """The ``kid`` of a token's header (no signature check)."""
     try:
-        header = json.loads(_unb64(token.split(".", 1)[0]))
+        header = json.loads(b64url.decode(token.split(".", 1)[0]))
         return str(header["kid"])
     except (ValueError, KeyError, TypeError, IndexError) as exc:
         raise DomainError("ASSERTION_INVALID", "the assertion is malformed") from exc
@@ -80,8 +72,8 @@ def read_assertion(token: str, keys: Mapping[str, Ed25519PublicKey], *, now: dat
     if key is None:
         raise DomainError("ASSERTION_INVALID", "the assertion is signed by an unknown key")
     try:
-        key.verify(_unb64(parts[2]), f"{parts[0]}.{parts[1]}".encode())
-        claims = AssertionClaims(**json.loads(_unb64(parts[1])))
+        key.verify(b64url.decode(parts[2]), f"{parts[0]}.{parts[1]}".encode())
+        claims = AssertionClaims(**json.loads(b64url.decode(parts[1])))
     except (InvalidSignature, ValueError, TypeError) as exc:
         raise DomainError("ASSERTION_INVALID", "the assertion signature is not valid") from exc
     if now.timestamp() >= claims.exp:

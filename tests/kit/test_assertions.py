@@ -38,8 +38,24 @@ def test_tampered_payload_or_signature_is_invalid():
     head, payload, sig = token().split(".")
     other = token(sub="p-2").split(".")[1]
     assert reason(f"{head}.{other}.{sig}") == "ASSERTION_INVALID"
-    assert reason(f"{head}.{payload}.{sig[:-2]}AA") == "ASSERTION_INVALID"
+    flipped = "B" if sig[-2] == "A" else "A"
+    assert reason(f"{head}.{payload}.{sig[:-2]}{flipped}{sig[-1]}") == "ASSERTION_INVALID"
     assert reason("not-a-token") == "ASSERTION_INVALID"
+
+
+def test_an_assertion_has_one_text_form():
+    """Padding, the other base64 alphabet and other unused trailing bits are refused, so a
+    token cannot travel (and be consumed) under several texts."""
+    head, payload, sig = token().split(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    # 64 signature bytes in 86 characters: the last one carries 4 unused bits
+    last = alphabet.index(sig[-1])
+    same_bytes = alphabet[last ^ 1]
+    assert reason(f"{head}.{payload}.{sig[:-1]}{same_bytes}") == "ASSERTION_INVALID"
+    assert reason(f"{head}.{payload}.{sig}==") == "ASSERTION_INVALID"
+    standard = sig.replace("-", "+").replace("_", "/")
+    if standard != sig:
+        assert reason(f"{head}.{payload}.{standard}") == "ASSERTION_INVALID"
 
 
 def test_a_key_we_do_not_know_is_invalid():

@@ -16,14 +16,13 @@ payload ever being stored.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from medpay_kit import b64url
 from medpay_kit.errors import DomainError
 
 PREFIX = "MPQR1."
@@ -57,12 +56,7 @@ def derive_token_id(card_id: str, request_id: str, mac: Mac) -> bytes:
 def encode(token: QrToken, mac: Mac) -> str:
     expiry = int(token.expires_at.timestamp())
     body = token.token_id + expiry.to_bytes(8, "big")
-    return PREFIX + _text(body + mac(body)[:MAC_BYTES])
-
-
-def _text(raw: bytes) -> str:
-    """The one canonical text of ``raw``: base64url without padding."""
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    return PREFIX + b64url.encode(body + mac(body)[:MAC_BYTES])
 
 
 def _invalid() -> DomainError:
@@ -80,11 +74,11 @@ def decode(payload: str, mac: Mac) -> QrToken:
         raise _invalid()
     text = payload[len(PREFIX):]
     try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
+        raw = b64url.decode(text)  # one text form only: no padding, alphabet or trailing-bit variants
+    except ValueError:
         raise _invalid() from None
-    if len(raw) != _BODY + MAC_BYTES or _text(raw) != text:
-        raise _invalid()  # one text form only: no padding, alphabet or trailing-bit variants
+    if len(raw) != _BODY + MAC_BYTES:
+        raise _invalid()
     body, tag = raw[:_BODY], raw[_BODY:]
     if not hmac.compare_digest(mac(body)[:MAC_BYTES], tag):
         raise _invalid()
