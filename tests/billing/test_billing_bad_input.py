@@ -190,6 +190,8 @@ def test_registrations_and_enrolment_refusals(setting):
                                        purpose="CREDIT_AGREEMENT", audience="billing",
                                        device_id=person.device_id)
     assert refusal(lambda: enrol(not_the_holder))[0] == "PERMISSION_DENIED"
+    # refused before it is used up: the same answer again, not ASSERTION_USED
+    assert refusal(lambda: enrol(not_the_holder))[0] == "PERMISSION_DENIED"
     assert refusal(lambda: enrol("not-a-token"))[0] == "ASSERTION_INVALID"
     good = world.assertion(person)
     assert enrol(good).agreement.status == pb.AGREEMENT_STATUS_ACTIVE

@@ -11,8 +11,9 @@ import time
 
 import grpc
 import pytest
-from pharmacy_till import start_world
+from pharmacy_till import refusal, start_world
 
+from medpay.common.v1 import errors_pb2
 from medpay.pharmacy.v1 import pharmacy_pb2 as pb
 
 pytestmark = pytest.mark.db
@@ -46,10 +47,15 @@ def crash_then_recover(stack, tmp_path, step: str):
 
 
 def test_killed_after_authorize_the_hold_is_voided(stack, tmp_path):
-    world, _, person, before, receipt = crash_then_recover(stack, tmp_path, "authorize")
+    world, (till, qr), person, before, receipt = crash_then_recover(stack, tmp_path, "authorize")
     assert receipt.status == pb.SETTLEMENT_STATUS_FAILED
     assert world.balance(person) == before and world.held(person) == 0
     assert world.channel_transactions(receipt.settlement_id) == []  # never charged
+    # the stored end says "nothing happened" to every retry: never INTERNAL
+    assert receipt.failure_reason == errors_pb2.ERROR_REASON_SETTLEMENT_FAILED
+    r = refusal(till.settle, qr, request_id="crash-authorize")
+    assert (r.code, r.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "SETTLEMENT_FAILED")
+    assert r.metadata["settlementId"] == receipt.settlement_id
 
 
 def test_killed_after_the_cash_charge_the_settlement_is_captured(stack, tmp_path):

@@ -53,11 +53,14 @@ async def _enroll(deps: Deps, caller: Caller,
         await hospital_row(session, code)
         if await live_agreement(session, device.card_id, code) is not None:
             raise DomainError("AGREEMENT_EXISTS", "a credit agreement with this hospital exists")
-    claims = await deps.assertions.consume(
-        request.assertion, purpose="CREDIT_AGREEMENT",
-        request_id=f"{device.card_id}:{request.request_id}", device_id=device.device_id)
+    # checked offline first, so an assertion about someone else is refused, not used up
+    claims = await deps.assertions.check(request.assertion, purpose="CREDIT_AGREEMENT",
+                                         device_id=device.device_id)
     if not device.identity_person_id or claims.person_id != device.identity_person_id:
         raise DomainError("PERMISSION_DENIED", "the assertion is not about the card holder")
+    await deps.assertions.consume(
+        request.assertion, purpose="CREDIT_AGREEMENT",
+        request_id=f"{device.card_id}:{request.request_id}", device_id=device.device_id)
     # card settles by card id only under a mandate it checked itself: forward the proof
     await deps.card.register_mandate(f"billing:{device.card_id}:{request.request_id}:mandate",
                                      device.card_id, code, request.assertion)

@@ -21,6 +21,7 @@ _ITEMS = select(catalogue_items).where(
 _CONTEXT = select(payment_contexts).where(
     payment_contexts.c.payment_context_id == bindparam("k_context_id"),
     payment_contexts.c.institution_code == bindparam("k_code"))
+_LOCK_CONTEXT = _CONTEXT.with_for_update()
 _ADD_CONTEXT = payment_contexts.insert()
 
 
@@ -112,6 +113,9 @@ async def save_context(session: AsyncSession, context_id: str, code: str, masked
             "expires_at": expires_at, "created_at": now})
 
 
-async def get_context(session: AsyncSession, context_id: str, code: str) -> Row | None:
-    return (await session.execute(_CONTEXT, {"k_context_id": context_id,
-                                             "k_code": code})).first()
+async def get_context(session: AsyncSession, context_id: str, code: str, *,
+                      lock: bool = False) -> Row | None:
+    """``lock``: held until the transaction ends (a row lock on PostgreSQL; SQLite's one
+    writer serializes anyway), so the sales on one payment context queue there."""
+    return (await session.execute(_LOCK_CONTEXT if lock else _CONTEXT,
+                                  {"k_context_id": context_id, "k_code": code})).first()

@@ -17,12 +17,17 @@ from sqlalchemy import Row, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medpay_pharmacy.adapters.tables import channel_payments, refunds, settlements
+from medpay_pharmacy.domain.settlement import Status
 
 S, R, P = settlements.c, refunds.c, channel_payments.c
 
 _ADD_SETTLEMENT = settlements.insert().returning(*settlements.c)
 _BY_REQUEST = select(settlements).where(S.institution_code == bindparam("k_code"),
                                         S.request_id == bindparam("k_request_id"))
+_PAYING_WITH = select(S.settlement_id).where(
+    S.institution_code == bindparam("k_code"), S.created_at >= bindparam("k_since"),
+    S.payment_context_id == bindparam("k_context_id"),
+    or_(S.status != Status.FAILED.value, S.hold_id != "")).limit(1)
 _BY_ID = select(settlements).where(S.settlement_id == bindparam("k_settlement_id"))
 _BY_ID_AT = _BY_ID.where(S.institution_code == bindparam("k_code"))
 _UPDATE = update(settlements).where(S.settlement_id == bindparam("k_settlement_id"))
@@ -51,6 +56,14 @@ async def add_settlement(session: AsyncSession, **values: object) -> Row:
 async def settlement_by_request(session: AsyncSession, code: str, request_id: str) -> Row | None:
     return (await session.execute(_BY_REQUEST, {"k_code": code,
                                                 "k_request_id": request_id})).first()
+
+
+async def paying_with(session: AsyncSession, code: str, context_id: str,
+                      since: datetime) -> str | None:
+    """A settlement of this pharmacy created since ``since`` that holds, or held, this
+    payment context at the issuer: any but one that failed before a hold was placed."""
+    return (await session.execute(_PAYING_WITH, {"k_code": code, "k_since": since,
+                                                 "k_context_id": context_id})).scalar()
 
 
 async def settlement_by_id(session: AsyncSession, settlement_id: str,

@@ -124,7 +124,7 @@ class Driver:
     async def _authorize(self, row: Row, owner: str, live: bool) -> Row:
         code = row.institution_code
         if not row.payment_context_id:  # Settle writes the context with the intent
-            return await self._fail(row, owner, "INTERNAL",
+            return await self._fail(row, owner, "SETTLEMENT_FAILED",
                                     "the settlement has no payment context")
         try:
             auth = await self._d.card.authorize(
@@ -147,8 +147,9 @@ class Driver:
 
     async def _charge(self, row: Row, owner: str, live: bool, payer_reference: str) -> Row:
         if not live:  # the till gave up on it long ago: never charge or book it now
-            return await self._unwind(row, owner, "INTERNAL",
-                                      "the settlement was interrupted before the cash part was charged")
+            return await self._unwind(row, owner, "SETTLEMENT_FAILED",
+                                      "the settlement was interrupted before the cash part was "
+                                      "charged; nothing was booked or charged")
         if row.cash_pay_fen == 0:
             return await self._save(row, owner, step=Step.CHARGED)
         reference = charge_reference(row.settlement_id)
@@ -223,6 +224,10 @@ class Driver:
         return await self._fail(row, owner, reason, message)
 
     async def _fail(self, row: Row, owner: str, reason: str, message: str) -> Row:
+        """Record the end: every retry with the same request_id answers ``reason``, so it
+        must say "nothing happened" (never INTERNAL, never an outcome-unknown reason)."""
+        if reason == "INTERNAL" or reason in UNKNOWN:
+            reason = "SETTLEMENT_FAILED"
         row = await self._save(row, owner, status=Status.FAILED, step=Step.DONE,
                                failure_reason=reason, failure_message=message[:200],
                                settled_at=self._d.now())

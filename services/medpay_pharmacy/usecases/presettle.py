@@ -1,4 +1,9 @@
-"""PreSettle (2101, 试算): the split from the issuer; nothing is held or booked."""
+"""PreSettle (2101, 试算): the split from the issuer; nothing is held or booked.
+
+The basket is priced before a scanned code is exchanged, and the exchange names the code,
+not the request (``exchange_request_id``): a till may pre-settle one code again and again
+while the person changes the basket, and settle it afterwards by code or by context.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +14,17 @@ from medpay_kit.auth import Caller
 from medpay_kit.idempotency import check_request_id
 from medpay_pharmacy.mapping import timestamp
 from medpay_pharmacy.usecases.deps import Deps
-from medpay_pharmacy.usecases.sale import Replays, check_payment, context_row, price, remember_context
+from medpay_pharmacy.usecases.sale import (
+    Replays,
+    check_payment,
+    context_row,
+    context_row_in,
+    ensure_unspent,
+    exchange_qr,
+    price,
+)
 
 log = structlog.get_logger()
-
-
-def resolve_request_id(code: str, request_id: str, rpc: str) -> str:
-    """The issuer-side request id of a QR exchange: a retry exchanges it once."""
-    return f"{code}:{rpc}:{request_id}:resolve"
 
 
 class PreSettle:
@@ -33,9 +41,10 @@ class PreSettle:
     async def _work(self, code: str, request: pb.PreSettleRequest) -> pb.PreSettleResponse:
         pharmacy, lines = await price(self._d, code, request.lines)
         if request.WhichOneof("payment") == "qr_payload":
-            context = await self._d.card.resolve_qr(
-                resolve_request_id(code, request.request_id, "PreSettle"), request.qr_payload, code)
-            await remember_context(self._d, code, context)
+            context = await exchange_qr(self._d, code, request.qr_payload)
+            async with self._d.db.read() as session:
+                await ensure_unspent(session, code, await context_row_in(
+                    session, context.payment_context_id, code))
             context_id, masked, scheme = (context.payment_context_id, context.masked_name,
                                           context.insurance_type)
             expires = context.expires_at

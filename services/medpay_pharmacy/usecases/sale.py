@@ -1,8 +1,11 @@
-"""What PreSettle and Settle share: the payment oneof, the priced basket, replays."""
+"""What PreSettle and Settle share: the payment oneof, the priced basket, the scanned code's
+payment context, replays."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from typing import TypeVar
 
 from google.protobuf.message import Message
@@ -14,6 +17,7 @@ from medpay.pharmacy.v1 import pharmacy_pb2 as pb
 from medpay_kit.errors import DomainError
 from medpay_kit.idempotency import IdempotencyStore
 from medpay_pharmacy.adapters import registry as repo
+from medpay_pharmacy.adapters import settlements
 from medpay_pharmacy.adapters.tables import idempotency
 from medpay_pharmacy.domain.basket import PricedLine, SaleLineInput, check_basket_size, price_basket
 from medpay_pharmacy.usecases.deps import Deps
@@ -23,6 +27,8 @@ M = TypeVar("M", bound=Message)
 MAX_QR = 4096
 MAX_CONTEXT_ID = 128
 MAX_PAYER_REFERENCE = 128
+#: how far the clock may have stepped back between a context's exchange and its sale
+CLOCK_STEP = timedelta(minutes=10)
 
 
 def check_payment(request: pb.PreSettleRequest | pb.SettleRequest) -> None:
@@ -70,6 +76,33 @@ async def context_row_in(session: AsyncSession, context_id: str, code: str) -> R
         raise DomainError("PAYMENT_CONTEXT_INVALID", "unknown payment context for this pharmacy",
                           field="payment_context_id")
     return row
+
+
+def exchange_request_id(code: str, qr_payload: str) -> str:
+    """The issuer-side request id of exchanging a scanned code at this pharmacy.
+
+    It names the code (its one canonical payload), not the till's request: every scan of
+    one code at one pharmacy, by PreSettle or Settle under any request_id, gets the same
+    payment context back from card. So exchanging uses the code up for other merchants
+    only; here it is spent when its context pays (card's Authorize, after every other
+    check), and a sale refused for anything else can be corrected and tried again with
+    the same code. A hash, so no payload reaches card's records or any log.
+    """
+    return f"{code}:qr:{hashlib.sha256(qr_payload.encode()).hexdigest()[:40]}"
+
+
+async def exchange_qr(deps: Deps, code: str, qr_payload: str):  # type: ignore[no-untyped-def]
+    """The payment context of a scanned code at this pharmacy (card's, remembered here)."""
+    context = await deps.card.resolve_qr(exchange_request_id(code, qr_payload), qr_payload, code)
+    await remember_context(deps, code, context)
+    return context
+
+
+async def ensure_unspent(session: AsyncSession, code: str, context: Row) -> None:
+    """A scanned code whose payment context pays, or paid, a settlement here is used up."""
+    if await settlements.paying_with(session, code, context.payment_context_id,
+                                     context.created_at - CLOCK_STEP) is not None:
+        raise DomainError("QR_ALREADY_USED", "the QR code was already used")
 
 
 async def remember_context(deps: Deps, code: str, context) -> None:  # type: ignore[no-untyped-def]

@@ -22,17 +22,18 @@ from medpay_kit.errors import DomainError, outcome_unknown_on_failure
 from medpay_kit.idempotency import check_request_id, fingerprint
 from medpay_kit.interceptor import call_deadline
 from medpay_pharmacy import mapping
+from medpay_pharmacy.adapters import registry as repo_registry
 from medpay_pharmacy.adapters import settlements as repo
 from medpay_pharmacy.domain.settlement import Status, Step, business_date
 from medpay_pharmacy.usecases.deps import Deps, new_id, new_lease_owner
 from medpay_pharmacy.usecases.driver import Driver, lines_json
-from medpay_pharmacy.usecases.presettle import resolve_request_id
 from medpay_pharmacy.usecases.sale import (
     MAX_PAYER_REFERENCE,
     check_payment,
     context_row_in,
+    ensure_unspent,
+    exchange_qr,
     price_in,
-    remember_context,
 )
 
 log = structlog.get_logger()
@@ -79,17 +80,15 @@ class Settle:
     async def _exchange_qr(self, code: str, request: pb.SettleRequest) -> str:
         """The payment context for the scanned code, unless this request was seen before.
 
-        Exchanging the code moves no money but uses it up, so it happens only for a basket
-        that prices (a bad basket leaves the code usable) and a request not settled yet.
+        Exchanging the code binds it to this pharmacy (``exchange_request_id``: every scan
+        of it here names the same context), so it happens only for a basket that prices and
+        a request not settled yet; the code is spent when the context pays (Authorize).
         """
         async with self._d.db.read() as session:
             if await repo.settlement_by_request(session, code, request.request_id) is not None:
                 return ""  # the intent exists: _write_intent finds it
             await price_in(session, self._d, code, request.lines)
-        resolved = await self._d.card.resolve_qr(
-            resolve_request_id(code, request.request_id, "Settle"), request.qr_payload, code)
-        await remember_context(self._d, code, resolved)
-        return resolved.payment_context_id
+        return (await exchange_qr(self._d, code, request.qr_payload)).payment_context_id
 
     async def _intent_and_drive(self, caller: Caller, request: pb.SettleRequest,
                                 context_id: str) -> tuple[Row, str | None]:
@@ -106,19 +105,25 @@ class Settle:
                             context_id: str) -> tuple[Row, str | None]:
         """Insert the PENDING intent; a twin that got there first wins (owner None).
 
-        The lookups (the request seen before? the basket priced, the payment context) are
-        made in the same transaction as the insert.
+        The lookups (the request seen before? the basket priced, the payment context, and
+        for a scanned code: does its context pay another sale already?) are made in the
+        same transaction as the insert, after the context's row is locked, so the sales on
+        one context (twins, or other requests with the same code) are decided one by one.
         """
         code = caller.scope
         now = self._d.now()
         owner = new_lease_owner()
         try:
             async with self._d.db.write() as session:
+                if context_id:  # first, so a twin behind the lock sees the first intent
+                    await repo_registry.get_context(session, context_id, code, lock=True)
                 existing = await repo.settlement_by_request(session, code, request.request_id)
                 if existing is not None:
                     return existing, None
                 pharmacy, lines = await price_in(session, self._d, code, request.lines)
                 context = await context_row_in(session, context_id, code)
+                if request.WhichOneof("payment") == "qr_payload":
+                    await ensure_unspent(session, code, context)
                 settlement_id = new_id("ST", now)
                 row = await repo.add_settlement(
                     session, settlement_id=settlement_id, institution_code=code,
