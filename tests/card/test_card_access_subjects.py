@@ -17,19 +17,12 @@ from cardtest import (
     pb,
     refusal,
     rid,
-    start_card,
 )
 
 pytestmark = pytest.mark.db
 
 HOSPITAL, OTHER_HOSPITAL = "H61010000071", "H61010000072"
 SHOP, OTHER_SHOP = "P61010000071", "P61010000072"
-
-
-@pytest.fixture(scope="module")
-def issuer(module_stack, tmp_path_factory):
-    start_card(module_stack, tmp_path_factory.mktemp("keys"))
-    return module_stack
 
 
 def by_card(holder, merchant: str) -> pb.AuthorizeRequest:

@@ -22,7 +22,6 @@ from cardtest import (
     operator,
     pb,
     rid,
-    start_card,
 )
 
 from medpay_kit.client import error_reason
@@ -31,12 +30,6 @@ pytestmark = pytest.mark.db
 
 SERVICES = ("pharmacy", "billing")
 MERCHANT = {"pharmacy": PHARMACY_ID, "billing": HOSPITAL_ID}
-
-
-@pytest.fixture(scope="module")
-def issuer(module_stack, tmp_path_factory):
-    start_card(module_stack, tmp_path_factory.mktemp("keys"))
-    return module_stack
 
 
 def at_once(stack, n: int, call) -> list:

@@ -20,7 +20,6 @@ from cardtest import (
     operator,
     pb,
     rid,
-    start_card,
 )
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -28,12 +27,6 @@ from medpay_kit.assertions import AssertionClaims, assertion_key_id, sign_assert
 from medpay_kit.client import error_info
 
 pytestmark = pytest.mark.db
-
-
-@pytest.fixture(scope="module")
-def issuer(module_stack, tmp_path_factory):
-    start_card(module_stack, tmp_path_factory.mktemp("keys"))
-    return module_stack
 
 
 def answer(call, request) -> tuple:

@@ -25,18 +25,11 @@ from cardtest import (
     query,
     refusal,
     rid,
-    start_card,
 )
 
 from medpay_kit.client import error_reason
 
 pytestmark = pytest.mark.db
-
-
-@pytest.fixture(scope="module")
-def issuer(module_stack, tmp_path_factory):
-    start_card(module_stack, tmp_path_factory.mktemp("keys"))
-    return module_stack
 
 
 @pytest.fixture(scope="module")

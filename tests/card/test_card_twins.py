@@ -33,7 +33,6 @@ from cardtest import (
     operator,
     query,
     rid,
-    start_card,
 )
 
 from medpay.card.v1 import card_pb2 as pb
@@ -42,12 +41,6 @@ from medpay.common.v1 import insurance_pb2 as ins
 from support.twins import fire, one_reply
 
 pytestmark = pytest.mark.db
-
-
-@pytest.fixture(scope="module")
-def issuer(module_stack, tmp_path_factory):
-    start_card(module_stack, tmp_path_factory.mktemp("keys"))
-    return module_stack
 
 
 @dataclass

@@ -10,7 +10,6 @@ of every service, read from the generated service descriptors.
 
 from __future__ import annotations
 
-import csv
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,16 +24,13 @@ from medpay.echo.v1 import echo_pb2
 from medpay.identity.v1 import identity_pb2
 from medpay.pharmacy.v1 import pharmacy_pb2, pharmacy_pb2_grpc
 from medpay_kit.client import error_info
-from support.harness import ROOT
+from support.catalogue import sample_items
 from support.insured import Insured, insured_with_card, qr_code, start_issuer
 
 SERVICES = {"identity": identity_pb2, "card": card_pb2, "pharmacy": pharmacy_pb2,
             "billing": billing_pb2, "echo": echo_pb2}
 SERVICE_CERTS = ("identity", "card", "pharmacy", "billing")
-CATALOGUE = ROOT / "services/medpay_pharmacy/data/sample_catalogue.csv"
 AMOXICILLIN = "XJ01CAA040A001010100001"
-CLASSES = {"A": insurance_pb2.ITEM_CLASS_A, "B": insurance_pb2.ITEM_CLASS_B,
-           "C": insurance_pb2.ITEM_CLASS_C}
 
 
 @dataclass(frozen=True)
@@ -57,14 +53,6 @@ class Rpc:
 def every_rpc() -> list[Rpc]:
     return [Rpc(name, method) for name, module in SERVICES.items()
             for service in module.DESCRIPTOR.services_by_name.values() for method in service.methods]
-
-
-def catalogue() -> list[pharmacy_pb2.CatalogueItem]:
-    with CATALOGUE.open(encoding="utf-8") as f:
-        return [pharmacy_pb2.CatalogueItem(
-            item_code=r["item_code"], name=r["name"], spec=r["spec"], unit_price=r["unit_price"],
-            price_cap=r["price_cap"], item_class=CLASSES[r["item_class"]],
-            pre_self_pay_ratio_bp=int(r["pre_self_pay_ratio_bp"])) for r in csv.DictReader(f)]
 
 
 @dataclass
@@ -141,7 +129,7 @@ def register_pharmacy(stack) -> tuple[str, str]:
         level=insurance_pb2.INSTITUTION_LEVEL_COMMUNITY, outpatient_pooling=True,
         region_code="610100"), timeout=30)
     ops.ImportCatalogue(pharmacy_pb2.ImportCatalogueRequest(
-        request_id=f"cat-{code}", institution_code=code, items=catalogue()), timeout=30)
+        request_id=f"cat-{code}", institution_code=code, items=sample_items()), timeout=30)
     terminal = ops.RegisterTerminal(pharmacy_pb2.RegisterTerminalRequest(
         request_id=f"term-{code}", institution_code=code, terminal_label="till 1"), timeout=30)
     return code, terminal.credential
@@ -173,3 +161,18 @@ def start_world(stack, keys: Path) -> World:
                   "610100", "CNY", "2026-12-01", "2026-11", "2027-01", world.settle().settlement_id,
                   qr_code(stack, person)]
     return world
+
+
+def send(world: World, rpc: Rpc, caller: str, body: bytes, metadata=()) -> grpc.RpcError | None:
+    """Call ``rpc`` with raw ``body`` bytes as ``caller``; the error it answered, if any
+    (a stream: its first message is read, then the stream is cancelled)."""
+    try:
+        reply = world.raw(rpc, caller)(body, timeout=2 if rpc.streams else 60, metadata=metadata)
+        if rpc.streams:
+            try:
+                next(iter(reply), None)
+            finally:
+                reply.cancel()
+    except grpc.RpcError as exc:
+        return exc
+    return None

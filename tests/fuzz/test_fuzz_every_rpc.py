@@ -16,7 +16,7 @@ import json
 import grpc
 import pytest
 from conftest import fuzz_settings
-from fuzz_world import World, every_rpc
+from fuzz_world import World, every_rpc, send
 from google.protobuf.message_factory import GetMessageClass
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from hypothesis import given
@@ -35,19 +35,13 @@ ON_REQUEST = {"medpay.echo.v1.EchoRequest": ("fail_with_reason",)}
 
 def answer(world: World, rpc, caller: str, body: bytes) -> tuple[grpc.StatusCode, str]:
     """The status and reason the RPC answers ``body`` with (a stream: its first message)."""
-    try:
-        reply = world.raw(rpc, caller)(body, timeout=2 if rpc.streams else 60)
-        if rpc.streams:
-            try:
-                next(iter(reply), None)
-            finally:
-                reply.cancel()
-    except grpc.RpcError as exc:
-        if rpc.streams and exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
-            return grpc.StatusCode.OK, ""  # an open stream waiting for events
-        info = error_info(exc)
-        return exc.code(), info.reason if info else ""
-    return grpc.StatusCode.OK, ""
+    exc = send(world, rpc, caller, body)
+    if exc is None:
+        return grpc.StatusCode.OK, ""
+    if rpc.streams and exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return grpc.StatusCode.OK, ""  # an open stream waiting for events
+    info = error_info(exc)
+    return exc.code(), info.reason if info else ""
 
 
 def assert_actionable(code: grpc.StatusCode, reason: str, what: str) -> None:

@@ -15,7 +15,7 @@ import time
 
 import grpc
 import pytest
-from fuzz_world import World, every_rpc
+from fuzz_world import World, every_rpc, send
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message_factory import GetMessageClass
 
@@ -51,16 +51,8 @@ def with_every_string(descriptor, text: str, depth: int = 0):
 
 
 def call(world: World, rpc, caller: str, body: bytes, metadata=()) -> grpc.StatusCode:
-    try:
-        reply = world.raw(rpc, caller)(body, timeout=2 if rpc.streams else 60, metadata=metadata)
-        if rpc.streams:
-            try:
-                next(iter(reply), None)
-            finally:
-                reply.cancel()
-    except grpc.RpcError as exc:
-        return exc.code()
-    return grpc.StatusCode.OK
+    exc = send(world, rpc, caller, body, metadata)
+    return grpc.StatusCode.OK if exc is None else exc.code()
 
 
 def output_files(world: World):

@@ -6,7 +6,6 @@ Each test registers its own pharmacy (``world.pharmacy()``) and its own insured 
 
 from __future__ import annotations
 
-import csv
 import secrets
 import time
 import uuid
@@ -21,23 +20,12 @@ from medpay.common.v1 import insurance_pb2
 from medpay.pharmacy.v1 import pharmacy_pb2 as pb
 from medpay.pharmacy.v1 import pharmacy_pb2_grpc
 from medpay_kit.client import error_info
+from support.catalogue import sample_items
 from support.insured import Insured, account, insured_with_card, qr_code
-
-SAMPLE = Path(__file__).resolve().parents[2] / "services/medpay_pharmacy/data/sample_catalogue.csv"
-CLASSES = {"A": insurance_pb2.ITEM_CLASS_A, "B": insurance_pb2.ITEM_CLASS_B,
-           "C": insurance_pb2.ITEM_CLASS_C}
 
 AMOXICILLIN = "XJ01CAA040A001010100001"  # A, 12.50, cap 13.00
 CEFACLOR = "XJ01DCC090A001010100002"  # B 10 %, 28.80, cap 26.00 (over the cap)
 VITAMIN_C = "XA11GAA010A001010100023"  # C, 4.50
-
-
-def sample_items() -> list[pb.CatalogueItem]:
-    with SAMPLE.open(encoding="utf-8") as f:
-        return [pb.CatalogueItem(
-            item_code=r["item_code"], name=r["name"], spec=r["spec"], unit_price=r["unit_price"],
-            price_cap=r["price_cap"], item_class=CLASSES[r["item_class"]],
-            pre_self_pay_ratio_bp=int(r["pre_self_pay_ratio_bp"])) for r in csv.DictReader(f)]
 
 
 def line(no: int, code: str, qty: str = "1", price: str = "") -> pb.SaleLine:

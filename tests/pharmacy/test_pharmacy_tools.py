@@ -8,10 +8,11 @@ import sys
 from decimal import Decimal
 
 import pytest
-from pharmacy_till import SAMPLE, line
+from pharmacy_till import line
 
 from medpay.common.v1 import insurance_pb2, money_pb2
 from medpay.pharmacy.v1 import pharmacy_pb2 as pb
+from support.catalogue import SAMPLE
 from support.harness import ROOT
 
 pytestmark = pytest.mark.db

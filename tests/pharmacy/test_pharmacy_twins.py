@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from pharmacy_till import BASKET, Till, sample_items
+from pharmacy_till import BASKET, Till
 
 from medpay.common.v1 import insurance_pb2
 from medpay.pharmacy.v1 import pharmacy_pb2 as pb
 from medpay.pharmacy.v1 import pharmacy_pb2_grpc
+from support.catalogue import sample_items
 from support.twins import fire, one_reply
 
 pytestmark = pytest.mark.db
