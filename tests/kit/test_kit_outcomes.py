@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from structlog.testing import capture_logs
 
 from medpay_kit.errors import (
     CODES,
@@ -16,9 +17,11 @@ from medpay_kit.idempotency import key_lock_id
 
 
 def test_an_unexpected_failure_after_an_effect_is_outcome_unknown_with_its_object():
-    with pytest.raises(DomainError) as err, outcome_unknown_on_failure("ask again", settlementId="S1"):
+    with capture_logs() as logs, pytest.raises(DomainError) as err, \
+            outcome_unknown_on_failure("ask again", settlementId="S1"):
         raise RuntimeError("the database went away")
     assert err.value.reason == "OUTCOME_UNKNOWN" and err.value.metadata == {"settlementId": "S1"}
+    assert [e["event"] for e in logs] == ["outcome_unknown_after_failure"]
     assert err.value.code == grpc.StatusCode.UNAVAILABLE  # retried with the same request id
 
 
