@@ -10,6 +10,7 @@ Timestamps are timezone-aware UTC (:class:`UtcDateTime` also on SQLite).
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -70,6 +71,10 @@ face_sessions = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
     Column("completed_at", UtcDateTime),
+    # the completion running now (its idempotency key's lock id) and since when: its twins
+    # wait for its decision instead of analysing the frames again
+    Column("claim_key", BigInteger),
+    Column("claimed_at", UtcDateTime),
 )
 
 face_failures = Table(

@@ -3,7 +3,10 @@
 The engine runs outside any transaction (it takes ~150 ms a frame); the decision, the
 session's use, the failure count, the lockout, the assertion and the audit events are
 then written in one transaction with the idempotency key, so a retry replays the
-decision and never runs it again.
+decision and never runs it again. Before the engine runs, the completion claims the
+session (``claim_key``, for ``CLAIM_LEASE``): a twin that arrives meanwhile is told
+``REQUEST_IN_PROGRESS`` by the claim and waits for the first reply (``first_reply``), so
+the frames are analysed and the failure counted once.
 """
 
 from __future__ import annotations
@@ -35,13 +38,15 @@ from medpay_identity.usecases.convert import (
     purpose_from_proto,
 )
 from medpay_kit.auth import Caller
+from medpay_kit.detach import run_to_end
 from medpay_kit.errors import DomainError
-from medpay_kit.idempotency import check_request_id
+from medpay_kit.idempotency import check_request_id, key_lock_id
 from medpay_kit.personal import normalise_id_number
 
 log = structlog.get_logger()
 
 _rng = random.SystemRandom()
+COMPLETE = "CompleteFaceAuth"
 _PERSON_ID = re.compile(r"per_[0-9a-f]{32}")
 
 
@@ -96,45 +101,86 @@ async def complete_face_auth(ctx: IdentityContext, caller: Caller,
         raise DomainError("INVALID_ARGUMENT", "session_id is required", field="session_id")
     _check_frames(ctx, request.frames)
 
-    async with ctx.db.read() as session:
-        earlier = await ctx.idempotency.recall(session, caller.key, "CompleteFaceAuth", request.request_id,
-                                               request, identity_pb2.CompleteFaceAuthResponse)
-        if earlier is not None:
-            return earlier
+    claim_key = key_lock_id(caller.key, COMPLETE, request.request_id)
+
+    async def attempt() -> identity_pb2.CompleteFaceAuthResponse:
+        # a caller that leaves does not cut the decision short: it is stored for its retry
+        return await run_to_end(_complete(ctx, caller, request, claim_key))
+
+    return await ctx.idempotency.first_reply(ctx.db, caller.key, COMPLETE, request,
+                                             identity_pb2.CompleteFaceAuthResponse, attempt)
+
+
+async def _complete(ctx: IdentityContext, caller: Caller, request: identity_pb2.CompleteFaceAuthRequest,
+                    claim_key: int) -> identity_pb2.CompleteFaceAuthResponse:
+    """Claim the session, decide outside any transaction, write the decision with its reply."""
+    async with ctx.db.write() as session:
         face_session, reference = await _completable(ctx, session, request)
+        await _claim(ctx, session, face_session, claim_key)
+    try:
+        started = time.perf_counter()
+        decision = await _decide(ctx, face_session, reference, request.frames)
+        engine_ms = round((time.perf_counter() - started) * 1000)
+        log.info("face_frames_analysed", session_id=face_session.session_id,
+                 frame_count=len(request.frames), engine_ms=engine_ms)
 
-    started = time.perf_counter()
-    decision = await _decide(ctx, face_session, reference, request.frames)
-    engine_ms = round((time.perf_counter() - started) * 1000)
+        async def work(session: AsyncSession) -> identity_pb2.CompleteFaceAuthResponse:
+            now = ctx.clock.now()
+            current, _ = await _completable(ctx, session, request)
+            if not await ctx.sessions.use(session, current.session_id, claim_key,
+                                          decision.outcome.value, now):
+                raise DomainError("SESSION_USED", "the face-auth session was already completed")
+            await ctx.audit.record(session, _decision_event(caller, current, decision, now))
+            response = identity_pb2.CompleteFaceAuthResponse(decision=decision_to_proto(decision))
+            if decision.succeeded:
+                token, expires_at = await issue(
+                    ctx, session, person_id=current.person_id, purpose=current.purpose.value,
+                    audience=current.audience, device_id=current.device_id, method=Method.FACE.value,
+                    actor=caller.principal, now=now)
+                response.assertion = token
+                response.assertion_expires_at.CopyFrom(timestamp(expires_at))
+                lock = await ctx.attempts.combined(session, current.person_id, current.device_id, now)
+            else:
+                lock = await _count_failure(ctx, session, caller, current, now)
+            response.attempts_remaining = lock.remaining
+            log.info("face_decision", session_id=current.session_id, person_id=current.person_id,
+                     outcome=decision.outcome.value, distance=round(decision.distance, 4),
+                     threshold=decision.threshold, liveness=decision.liveness_detail,
+                     frame_count=len(request.frames), engine_ms=engine_ms,
+                     attempts_remaining=lock.remaining)
+            if lock.locked_until is not None:
+                response.locked_until.CopyFrom(timestamp(lock.locked_until))
+            return response
 
-    async def work(session: AsyncSession) -> identity_pb2.CompleteFaceAuthResponse:
-        now = ctx.clock.now()
-        current, _ = await _completable(ctx, session, request)
-        if not await ctx.sessions.use(session, current.session_id, decision.outcome.value, now):
-            raise DomainError("SESSION_USED", "the face-auth session was already completed")
-        await ctx.audit.record(session, _decision_event(caller, current, decision, now))
-        response = identity_pb2.CompleteFaceAuthResponse(decision=decision_to_proto(decision))
-        if decision.succeeded:
-            token, expires_at = await issue(
-                ctx, session, person_id=current.person_id, purpose=current.purpose.value,
-                audience=current.audience, device_id=current.device_id, method=Method.FACE.value,
-                actor=caller.principal, now=now)
-            response.assertion = token
-            response.assertion_expires_at.CopyFrom(timestamp(expires_at))
-            lock = await ctx.attempts.combined(session, current.person_id, current.device_id, now)
-        else:
-            lock = await _count_failure(ctx, session, caller, current, now)
-        response.attempts_remaining = lock.remaining
-        log.info("face_decision", session_id=current.session_id, person_id=current.person_id,
-                 outcome=decision.outcome.value, distance=round(decision.distance, 4),
-                 threshold=decision.threshold, liveness=decision.liveness_detail,
-                 frame_count=len(request.frames), engine_ms=engine_ms, attempts_remaining=lock.remaining)
-        if lock.locked_until is not None:
-            response.locked_until.CopyFrom(timestamp(lock.locked_until))
-        return response
+        return await ctx.idempotency.run(ctx.db, caller.key, COMPLETE, request,
+                                         identity_pb2.CompleteFaceAuthResponse, work)
+    except BaseException:
+        await _release(ctx, face_session.session_id, claim_key)
+        raise
 
-    return await ctx.idempotency.run(ctx.db, caller.key, "CompleteFaceAuth", request,
-                                     identity_pb2.CompleteFaceAuthResponse, work)
+
+async def _claim(ctx: IdentityContext, session: AsyncSession, face_session: FaceSession,
+                 claim_key: int) -> None:
+    """Take the session for this completion: one decides it, its twins wait for the reply."""
+    now = ctx.clock.now()
+    face_session.check_unclaimed(claim_key, now)
+    if await ctx.sessions.claim(session, face_session, claim_key, now):
+        return
+    current = await ctx.sessions.get(session, face_session.session_id)  # taken meanwhile
+    if current is None or current.state is SessionState.USED:
+        raise DomainError("SESSION_USED", "the face-auth session was already completed")
+    current.check_unclaimed(claim_key, now)
+    raise DomainError("REQUEST_IN_PROGRESS", "the face-auth session keeps changing; retry")
+
+
+async def _release(ctx: IdentityContext, session_id: str, claim_key: int) -> None:
+    """A completion that decided nothing lets go of the session (it lapses otherwise)."""
+    try:
+        async with ctx.db.write() as session:
+            await ctx.sessions.release(session, session_id, claim_key)
+    except Exception as exc:  # the original error matters more; the claim lapses anyway
+        log.warning("face_session_claim_not_released", session_id=session_id,
+                    error=type(exc).__name__)
 
 
 async def _completable(

@@ -10,7 +10,14 @@ import pytest
 from medpay_identity.domain.decision import FrameRefused, Outcome, decide
 from medpay_identity.domain.face import FaceObservation
 from medpay_identity.domain.liveness import HeadTurnChallenge, LivenessAction
-from medpay_identity.domain.session import FaceSession, Purpose, SessionState, decode_actions, encode_actions
+from medpay_identity.domain.session import (
+    CLAIM_LEASE,
+    FaceSession,
+    Purpose,
+    SessionState,
+    decode_actions,
+    encode_actions,
+)
 from medpay_kit.errors import DomainError
 
 LEFT, RIGHT = LivenessAction.TURN_LEFT, LivenessAction.TURN_RIGHT
@@ -80,6 +87,17 @@ def test_the_nonce_is_checked_before_the_state_and_the_expiry():
     assert reason(session(SessionState.USED), "wrong", NOW + timedelta(days=1)) == "NONCE_MISMATCH"
     assert reason(session(SessionState.USED), "n0nce", NOW + timedelta(days=1)) == "SESSION_USED"
     assert reason(session(), "n0nce", NOW + timedelta(seconds=120)) == "SESSION_EXPIRED"
+
+
+def test_a_claimed_session_is_in_progress_for_its_twin_used_for_others_until_the_lease_lapses():
+    claimed = FaceSession("fas_1", "per_1", Purpose.CARD_ISSUE, "dev", "card", "n0nce", (LEFT, RIGHT),
+                          NOW + timedelta(seconds=120), SessionState.OPEN, claim_key=7, claimed_at=NOW)
+    session().check_unclaimed(7, NOW)  # nobody holds it
+    for key, expected in ((7, "REQUEST_IN_PROGRESS"), (8, "SESSION_USED")):
+        with pytest.raises(DomainError) as err:
+            claimed.check_unclaimed(key, NOW + CLAIM_LEASE - timedelta(microseconds=1))
+        assert err.value.reason == expected
+    claimed.check_unclaimed(8, NOW + CLAIM_LEASE)  # a crashed completion's claim lapses
 
 
 def test_actions_survive_the_database_round_trip():
