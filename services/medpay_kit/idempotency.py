@@ -153,24 +153,14 @@ class IdempotencyStore:
                                       "request_id") from exc
         raise AssertionError("unreachable")
 
-
     async def remember_once(self, db: Database, caller: str, method: str, request: Message,
                             response_type: type[M], response: M) -> M:
         """Store ``response`` unless a twin stored one first; the reply every twin gets."""
-        request_id = getattr(request, "request_id")  # noqa: B009 - every mutation has one
-        for attempt in range(2):
-            try:
-                async with db.write() as session:
-                    earlier = await self.recall(session, caller, method, request_id, request,
-                                                response_type)
-                    if earlier is not None:
-                        return earlier
-                    await self.remember(session, caller, method, request_id, request, response)
-                    return response
-            except IntegrityError:
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
+
+        async def stored(session: AsyncSession) -> M:
+            return response
+
+        return await self.run(db, caller, method, request, response_type, stored)
 
     async def await_reply(self, db: Database, caller: str, method: str, request: Message,
                           response_type: type[M], wait_s: float) -> M | None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+import structlog
 
 from medpay_kit.auth import Caller, CallerKind
 from medpay_kit.clock import Clock
@@ -32,6 +35,16 @@ class Deps:
 
     def lease_until(self) -> datetime:
         return self.now() + timedelta(seconds=self.settings.lease_s)
+
+    async def release_lease(self, update: Callable[..., Awaitable[object]], object_id: str,
+                            owner: str) -> None:
+        """Outcome unknown: end ``owner``'s lease on a settlement or refund at once, so a
+        retry of the till (or recovery) takes over; if even that fails, the lease runs out."""
+        try:
+            async with self.db.write() as session:
+                await update(session, object_id, owner, lease_until=self.now())
+        except Exception:
+            structlog.get_logger().warning("lease_release_failed", object_id=object_id)
 
 
 def new_id(prefix: str, at: datetime) -> str:

@@ -88,18 +88,9 @@ class Driver:
             log.warning("settlement_lease_lost", settlement_id=settlement_id)
             row = await self.load(settlement_id)
         except Exception:
-            await self._release(settlement_id, owner)
+            await self._d.release_lease(repo.update_settlement, settlement_id, owner)
             raise
         return row
-
-    async def _release(self, settlement_id: str, owner: str) -> None:
-        """Outcome unknown: let a retry of the till (or recovery) take over at once."""
-        try:
-            async with self._d.db.write() as session:
-                await repo.update_settlement(session, settlement_id, owner,
-                                             lease_until=self._d.now())
-        except Exception:  # the lease then runs out on its own
-            log.warning("settlement_release_failed", settlement_id=settlement_id)
 
     async def _save(self, row: Row, owner: str, **values: object) -> Row:
         if values.get("status", Status.PENDING) == Status.PENDING:

@@ -61,12 +61,7 @@ class RefundDriver:
         except LeaseLost:
             row = await self.load(refund_id)
         except Exception:  # outcome unknown: a retry (or recovery) takes over at once
-            try:
-                async with self._d.db.write() as session:
-                    await repo.update_refund(session, refund_id, owner,
-                                             lease_until=self._d.now())
-            except Exception:  # the lease then runs out on its own
-                log.warning("refund_release_failed", refund_id=refund_id)
+            await self._d.release_lease(repo.update_refund, refund_id, owner)
             raise
         return row
 
